@@ -25,6 +25,8 @@ const DefaultSuite = "bookworm"
 var DefaultPackages = []string{
 	"python3", "python3-pytest", "python3-pip", "python3-setuptools", "python3-wheel",
 	"python3-poetry-core", "python3-hatchling", "flit", "git", "patch", "procps",
+	// SWE-bench test commands and many repos' scripts call `python`.
+	"python-is-python3",
 }
 
 // DefaultPATH is set in base images: imported rootfs tarballs carry no ENV.
