@@ -102,21 +102,7 @@ func (c *copyOutStream) Close() error {
 // into a tmpfs too).
 func WriteFile(ctx context.Context, sb Sandbox, p string, data []byte, mode fs.FileMode) error {
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	hdr := &tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     path.Base(p),
-		Mode:     int64(mode.Perm()),
-		Size:     int64(len(data)),
-		ModTime:  time.Now(),
-	}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return fmt.Errorf("sandbox: write file %s: %w", p, err)
-	}
-	if _, err := tw.Write(data); err != nil {
-		return fmt.Errorf("sandbox: write file %s: %w", p, err)
-	}
-	if err := tw.Close(); err != nil {
+	if err := WriteFiles(&buf, File{Name: path.Base(p), Data: data, Mode: mode.Perm(), ModTime: time.Now()}); err != nil {
 		return fmt.Errorf("sandbox: write file %s: %w", p, err)
 	}
 	return sb.CopyIn(ctx, path.Dir(p), &buf)
