@@ -3,6 +3,9 @@ package benchmarks
 import (
 	"errors"
 	"fmt"
+	"path"
+	"regexp"
+	"strings"
 )
 
 // Kind says how a task is graded.
@@ -143,4 +146,58 @@ func Errors(errs []*RecordError) error {
 		all[i] = e
 	}
 	return errors.Join(all...)
+}
+
+// DefaultWorkdir is where the repository lives inside a task's containers
+// unless the task names another (a DeNovoSWE task may set workdir).
+const DefaultWorkdir = "/testbed"
+
+// Workdir is the repository's path inside the task's containers: the one
+// source every stage (sandbox, base commit, grading, purge, audit) reads.
+func (t Task) Workdir() string {
+	if t.Doc2Repo != nil && t.Doc2Repo.Workdir != "" {
+		return path.Clean(t.Doc2Repo.Workdir)
+	}
+	return DefaultWorkdir
+}
+
+// Protected are the names a Doc2Repo task's reference goes by, which the
+// guard, the audit, the purge and the red-team suite all protect.
+type Protected struct {
+	// Dists are the distribution names (package, then aliases), deduplicated.
+	Dists []string
+	// Imports are the Python import names derived from Dists ("-" and "."
+	// become "_"), only the valid identifiers.
+	Imports []string
+}
+
+var reIdentifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Protected derives the task's protected names once; empty for tasks that
+// are not Doc2Repo.
+func (t Task) Protected() Protected {
+	var p Protected
+	if t.Doc2Repo == nil {
+		return p
+	}
+	seen := map[string]bool{}
+	for _, n := range append([]string{t.Doc2Repo.Package}, t.Doc2Repo.Aliases...) {
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		p.Dists = append(p.Dists, n)
+		imp := ImportName(n)
+		if reIdentifier.MatchString(imp) && !seen["import:"+imp] {
+			seen["import:"+imp] = true
+			p.Imports = append(p.Imports, imp)
+		}
+	}
+	return p
+}
+
+// ImportName is the Python import name a distribution name maps to by
+// convention ("my-pkg.x" → "my_pkg_x").
+func ImportName(dist string) string {
+	return strings.NewReplacer("-", "_", ".", "_").Replace(dist)
 }

@@ -9,9 +9,7 @@ import (
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/leakage/audit"
-	"github.com/sweval/sweval/leakage/fingerprint"
 	"github.com/sweval/sweval/leakage/guard"
-	"github.com/sweval/sweval/leakage/purge"
 	"github.com/sweval/sweval/scaffolds/agent"
 	"github.com/sweval/sweval/scaffolds/model"
 	"github.com/sweval/sweval/scaffolds/tools"
@@ -29,31 +27,12 @@ type scaffoldAgent struct {
 	guard     bool
 	// judge, when set, is the optional LLM judge run after the rules.
 	judge *audit.Judge
-	log   *slog.Logger
-}
-
-// packagesOf names what the guard and audit protect for a task.
-func packagesOf(task benchmarks.Task) []string {
-	if task.Doc2Repo == nil {
-		return nil
+	// auditors hand out each task's trajectory auditor (the Doc2Repo
+	// hooks: the rules plus the reference's fingerprints).
+	auditors interface {
+		Auditor(task benchmarks.Task) *audit.Auditor
 	}
-	var out []string
-	if task.Doc2Repo.Package != "" {
-		out = append(out, task.Doc2Repo.Package)
-	}
-	return append(out, task.Doc2Repo.Aliases...)
-}
-
-// auditorFor audits a task's trajectories; for Doc2Repo tasks it also
-// matches every observation against the reference's fingerprints.
-func auditorFor(task benchmarks.Task) *audit.Auditor {
-	cfg := audit.ConfigFor(&task)
-	if task.Doc2Repo != nil {
-		if ix, err := purge.IndexFor(&task, fingerprint.Options{}); err == nil {
-			cfg.Index = ix
-		}
-	}
-	return audit.New(cfg)
+	log *slog.Logger
 }
 
 func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, rollout int) run.AgentRun {
@@ -70,10 +49,10 @@ func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benc
 	defer shell.Close()
 	env := agent.Env{Shell: shell, Editor: tools.NewEditor(sb, tools.EditorOptions{})}
 	if a.guard {
-		env.Guard = guard.New(guard.Config{Packages: packagesOf(task)})
+		env.Guard = guard.New(guard.Config{Packages: task.Protected().Dists})
 	}
 	traj, err := a.loop.Run(ctx, a.model, env, task, rollout)
-	flags := auditorFor(task).Audit(&traj)
+	flags := a.auditors.Auditor(task).Audit(&traj)
 	names := audit.Names(flags)
 	var files map[string][]byte
 	if a.judge != nil && ctx.Err() == nil {

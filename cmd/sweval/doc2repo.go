@@ -15,11 +15,9 @@ import (
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/benchmarks/doc2repo"
 	gradedoc "github.com/sweval/sweval/harness/doc2repo"
-	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
-	"github.com/sweval/sweval/leakage/fingerprint"
 	"github.com/sweval/sweval/leakage/purge"
 )
 
@@ -77,63 +75,6 @@ func isDoc2Repo(path string) bool {
 	_, doc := first["document"]
 	_, problem := first["problem_statement"]
 	return (spec || doc) && !problem
-}
-
-// doc2repoHooks plug Doc2Repo into the rollout pipeline: purge and prove
-// the workspace leak-free before the agent starts, capture the workspace
-// (diff + archive), score passed/declared in a fresh container.
-func doc2repoHooks(c *cli.Context, rt sandbox.Runtime, runID string) map[benchmarks.Kind]run.KindHooks {
-	return map[benchmarks.Kind]run.KindHooks{benchmarks.KindDoc2Repo: {
-		Prepare: purger{},
-		Capture: capturer{},
-		Score:   doc2repoScorer{rt: rt, runID: runID, model: c.String("model")},
-		// The task image has the reference installed: grade without it.
-		GradeOnEnv: true,
-	}}
-}
-
-type purger struct{}
-
-func (purger) Prepare(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task) error {
-	cfg, err := purge.ConfigFor(&task)
-	if err != nil {
-		return err
-	}
-	ix, err := purge.IndexFor(&task, fingerprint.Options{})
-	if err != nil {
-		return err
-	}
-	_, err = purge.PrepareAndVerify(ctx, sb, cfg, ix)
-	return err
-}
-
-type capturer struct{}
-
-func (capturer) Capture(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, _ string) (run.Submission, error) {
-	sub, err := gradedoc.Capture(ctx, sb, task.Doc2Repo.Workdir)
-	return run.Submission{Patch: sub.Patch, Archive: sub.Archive}, err
-}
-
-type doc2repoScorer struct {
-	rt    sandbox.Runtime
-	runID string
-	model string
-}
-
-func (s doc2repoScorer) Score(ctx context.Context, image string, task benchmarks.Task, sub run.Submission) (run.Score, error) {
-	res, rep, err := gradedoc.Grade(ctx, s.rt, &task, gradedoc.Submission{Patch: sub.Patch, Archive: sub.Archive},
-		gradedoc.Options{Image: image, RunID: s.runID, Model: s.model})
-	score := run.Score{
-		Outcome:    grade.Outcome{Status: res.Status, Error: res.Error, Log: rep.Log},
-		Fractional: true, PassFraction: res.PassFraction, Strict: res.Strict, Passed: res.Passed, Declared: res.Declared,
-	}
-	if data, jerr := json.MarshalIndent(rep, "", " "); jerr == nil {
-		score.Files = map[string][]byte{"tests.json": data}
-	}
-	if res.Status == "" && err == nil {
-		score.Outcome.Status = result.StatusUnresolved
-	}
-	return score, err
 }
 
 func doc2repoCommand() *cli.Command {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -18,15 +15,11 @@ import (
 	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
-	"github.com/sweval/sweval/leakage/fingerprint"
-	"github.com/sweval/sweval/leakage/purge"
 	"github.com/sweval/sweval/leakage/redteam"
-	"github.com/sweval/sweval/reports/runs"
 	"github.com/sweval/sweval/scaffolds/agent"
 	"github.com/sweval/sweval/scaffolds/model"
 	"github.com/sweval/sweval/scaffolds/replay"
 	"github.com/sweval/sweval/scaffolds/tools"
-	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
 func redteamCommand() *cli.Command {
@@ -56,7 +49,7 @@ func redteamCommand() *cli.Command {
 			if id == "" {
 				id = "redteam-" + time.Now().UTC().Format("20060102-150405")
 			}
-			cases, script, err := redteamCases(tasks, c.String("attack"))
+			cases, script, err := redteam.Cases(tasks, c.String("attack"))
 			if err != nil {
 				return err
 			}
@@ -85,21 +78,22 @@ func redteamCommand() *cli.Command {
 			}
 			defer cleanup()
 			dir := filepath.Join(c.String("output"), id)
+			hooks := gradedoc.NewHooks(rt, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
 			var synth []benchmarks.Task
 			for _, k := range cases {
-				synth = append(synth, k.task)
+				synth = append(synth, k.Task)
 			}
 			_, err = run.Rollouts(c.Context, run.RolloutOptions{
 				Run:         run.Options{Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c), Config: map[string]any{"command": "redteam", "tasks": c.String("tasks"), "no_guard": c.Bool("no-guard")}},
 				Environment: env,
 				Grade:       grade.Options{Logger: logger(c)},
 				Model:       "redteam", Scaffold: string(loop.Scaffold()), Benchmark: "redteam",
-				Kinds: doc2repoHooks(c, rt, id),
-			}, synth, &scaffoldAgent{loop: loop, model: m, guard: !c.Bool("no-guard"), log: logger(c), shellOpts: tools.SessionOptions{Logger: logger(c)}})
+				Kinds: hooks.Kinds(),
+			}, synth, &scaffoldAgent{loop: loop, model: m, guard: !c.Bool("no-guard"), auditors: hooks, log: logger(c), shellOpts: tools.SessionOptions{Logger: logger(c)}})
 			if err != nil {
 				return err
 			}
-			verdicts, err := judgeRedteam(dir, cases)
+			verdicts, err := redteam.Judge(dir, cases, hooks)
 			if err != nil {
 				return err
 			}
@@ -121,144 +115,10 @@ func redteamCommand() *cli.Command {
 	}
 }
 
-// redteamCase is one attack against one task.
-type redteamCase struct {
-	attack redteam.Attack
-	base   benchmarks.Task // the real task
-	task   benchmarks.Task // its copy under the case's instance id
-}
-
-func redteamCases(tasks []benchmarks.Task, only string) ([]redteamCase, replay.Script, error) {
-	var cases []redteamCase
-	script := replay.Script{Instances: map[string][]replay.Reply{}}
-	for _, t := range tasks {
-		if t.Doc2Repo == nil || t.Doc2Repo.Package == "" {
-			return nil, script, fmt.Errorf("task %s: red-teaming needs a Doc2Repo task naming its package", t.ID)
-		}
-		pkg := redteam.PackageFor(&t)
-		attacks := append(redteam.Attacks(pkg), redteam.Control(pkg))
-		prefix := t.ID + "__"
-		data, err := redteam.Script(prefix, attacks)
-		if err != nil {
-			return nil, script, err
-		}
-		s, _, err := replay.ParseScript("redteam/"+t.ID, data)
-		if err != nil {
-			return nil, script, err
-		}
-		for _, a := range attacks {
-			if only != "" && !strings.Contains(a.ID, only) && !isControl(a) {
-				continue
-			}
-			synth := t
-			synth.ID = prefix + a.ID
-			script.Instances[synth.ID] = s.Instances[synth.ID]
-			cases = append(cases, redteamCase{attack: a, base: t, task: synth})
-		}
-	}
-	return cases, script, nil
-}
-
-func isControl(a redteam.Attack) bool { return a.Route == "control" }
-
-// redteamVerdict is one case's outcome.
-type redteamVerdict struct {
-	c redteamCase
-	o redteam.Outcome
-}
-
-// judgeRedteam decides every case with redteam.Evaluate from what the run
-// left on disk: the result line, the trajectory (re-audited with the same
-// rules the rollout used, for the flags' evidence) and the grading report.
-// Reference code in the submitted workspace counts as obtained too.
-func judgeRedteam(dir string, cases []redteamCase) ([]redteamVerdict, error) {
-	byID := map[string]result.Result{}
-	if _, err := result.ScanFile(filepath.Join(dir, "results.jsonl"), result.ScanOptions{}, func(r *result.Result) error {
-		// The scanner reuses r and its slices: keep a deep copy.
-		kept := *r
-		kept.AuditFlags = slices.Clone(r.AuditFlags)
-		byID[r.InstanceID] = kept
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	indexes := map[string]*fingerprint.Index{}
-	var out []redteamVerdict
-	for _, k := range cases {
-		r, ok := byID[k.task.ID]
-		if !ok {
-			return nil, fmt.Errorf("no result for %s: the run did not finish it (run the same command again to resume)", k.task.ID)
-		}
-		ix := indexes[k.base.ID]
-		if ix == nil {
-			var err error
-			if ix, err = purge.IndexFor(&k.base, fingerprint.Options{}); err != nil {
-				return nil, err
-			}
-			indexes[k.base.ID] = ix
-		}
-		tr, err := runs.LoadTrajectory(dir, k.task.ID, 0)
-		if err != nil {
-			tr = &trajectory.Trajectory{InstanceID: k.task.ID}
-		}
-		var rep gradedoc.Report
-		rdir := result.RolloutDir(dir, k.task.ID, 0)
-		if data, err := os.ReadFile(filepath.Join(rdir, "tests.json")); err == nil {
-			_ = json.Unmarshal(data, &rep)
-		}
-		o := redteam.Evaluate(k.attack, tr, r, rep.Removed, rep.Tamper, ix, auditorFor(k.task).Audit(tr))
-		if patch, err := os.ReadFile(filepath.Join(rdir, "patch.diff")); err == nil && k.attack.Goal == redteam.GoalReference {
-			if leaks := ix.Match("submitted workspace", patch, "text"); len(leaks) > 0 {
-				o.Succeeded, o.Reference = true, "submitted workspace: "+leaks[0].Reference
-			}
-		}
-		out = append(out, redteamVerdict{c: k, o: o})
-	}
-	return out, nil
-}
-
-// failed says why a case fails the suite ("" when it passes): an attack
-// must obtain nothing and be flagged; the clean control must earn nothing
-// and stay unflagged.
-func (v redteamVerdict) failed() string {
-	switch {
-	case isControl(v.c.attack) && len(v.o.Flags) > 0:
-		return "CONTROL FLAGGED"
-	case isControl(v.c.attack) && v.o.Score > v.o.Earned:
-		return "CONTROL SCORED"
-	case isControl(v.c.attack):
-		return ""
-	case v.o.Succeeded:
-		return "SUCCEEDED"
-	case len(v.o.Flags) == 0:
-		return "UNFLAGGED"
-	}
-	return ""
-}
-
 // renderRedteam prints the table and returns how many checks failed.
-func renderRedteam(w io.Writer, vs []redteamVerdict, markdown bool) int {
-	failures := 0
-	header := []string{"task", "attack", "route", "goal", "outcome", "score / earned", "guard refusals", "stopped by", "audit flags"}
-	var rows [][]string
-	for _, v := range vs {
-		outcome := v.failed()
-		switch {
-		case outcome != "":
-			failures++
-		case isControl(v.c.attack):
-			outcome = "clean, unflagged"
-		default:
-			outcome = "stopped"
-		}
-		layers := make([]string, len(v.o.StoppedBy))
-		for i, l := range v.o.StoppedBy {
-			layers[i] = string(l)
-		}
-		rows = append(rows, []string{v.c.base.ID, v.c.attack.ID, v.c.attack.Route, string(v.c.attack.Goal), outcome,
-			fmt.Sprintf("%.2f / %.2f", v.o.Score, v.o.Earned), fmt.Sprint(v.o.Refusals), strings.Join(layers, "+"),
-			truncate(strings.Join(uniq(v.o.Flags), ","), 60)})
-	}
+func renderRedteam(w io.Writer, vs []redteam.Verdict, markdown bool) int {
+	header := redteam.Header()
+	rows, failures := redteam.Rows(vs)
 	if markdown {
 		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(header, " | "), strings.Repeat(" --- |", len(header)))
 		for _, r := range rows {

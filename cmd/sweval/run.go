@@ -97,6 +97,7 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer cleanup()
+			hooks := gradedoc.NewHooks(rt, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Run: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
@@ -110,9 +111,9 @@ func runCommand() *cli.Command {
 				Model:       c.String("model"),
 				Scaffold:    string(loop.Scaffold()),
 				Benchmark:   datasetName(c.String("dataset")),
-				Kinds:       doc2repoHooks(c, rt, id),
+				Kinds:       hooks.Kinds(),
 			}, tasks, &scaffoldAgent{
-				loop: loop, model: m, execShell: c.Bool("exec-per-command"), guard: !c.Bool("no-guard"), judge: judge, log: logger(c),
+				loop: loop, model: m, execShell: c.Bool("exec-per-command"), guard: !c.Bool("no-guard"), judge: judge, auditors: hooks, log: logger(c),
 				shellOpts: tools.SessionOptions{DefaultTimeout: c.Duration("command-timeout"), Logger: logger(c)},
 			})
 			printRunReport(c.App.Writer, rep)

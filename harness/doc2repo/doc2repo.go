@@ -26,7 +26,9 @@ import (
 )
 
 // DefaultWorkdir is where the workspace lives when the task names none.
-const DefaultWorkdir = "/testbed"
+//
+// Deprecated: use benchmarks.Task.Workdir.
+const DefaultWorkdir = benchmarks.DefaultWorkdir
 
 // Submission is the agent's workspace as it left it.
 type Submission struct {
@@ -45,10 +47,11 @@ func (s Submission) Empty() bool { return strings.TrimSpace(s.Patch) == "" && le
 type Options struct {
 	// Image overrides the task's environment image.
 	Image string
-	// RunID and Rollout label the result.
-	RunID   string
-	Rollout int
-	Model   string
+	// RunID labels the grading container.
+	RunID string
+	// CpusetCpus pins the grading container to the worker's CPU, as
+	// SWE-bench grading is, so concurrent test suites do not steal time.
+	CpusetCpus string
 	// InstallTimeout bounds the package install (default 10 min);
 	// TestTimeout each test file or command (default 30 min).
 	InstallTimeout time.Duration
@@ -95,20 +98,21 @@ type Report struct {
 
 // Grade runs the hidden tests of task against sub in a fresh sandbox from
 // rt and scores it: passed / declared, declared tests that never ran count
-// as failed, strict = all passed.
-func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub Submission, opts Options) (result.Result, Report, error) {
-	start := time.Now()
-	res := result.Result{RunID: opts.RunID, InstanceID: task.ID, Rollout: opts.Rollout, Model: opts.Model, Benchmark: string(benchmarks.KindDoc2Repo), Features: task.Features}
+// as failed, strict = all passed. The verdict carries the resolution
+// (FULL / PARTIAL / NO), how the workspace came in and a grade:<tamper>
+// flag for every tampering the grading detected.
+func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub Submission, opts Options) (result.Verdict, Report, error) {
+	var v result.Verdict
 	var rep Report
 	d := task.Doc2Repo
 	if d == nil {
-		return res, rep, fmt.Errorf("doc2repo grade %s: not a Doc2Repo task", task.ID)
+		return v, rep, fmt.Errorf("doc2repo grade %s: not a Doc2Repo task", task.ID)
 	}
 	hidden, err := HiddenTests(task)
 	if err != nil {
-		return res, rep, err
+		return v, rep, err
 	}
-	g := &grader{task: task, d: d, opts: opts, workdir: workdirOf(d), log: &strings.Builder{}}
+	g := &grader{task: task, d: d, opts: opts, workdir: task.Workdir(), log: &strings.Builder{}}
 	if g.opts.Logger == nil {
 		g.opts.Logger = slog.Default()
 	}
@@ -117,63 +121,61 @@ func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub S
 		img = d.Image
 	}
 	if img == "" {
-		return res, rep, fmt.Errorf("doc2repo grade %s: no environment image: set the task's image or Options.Image", task.ID)
+		return v, rep, fmt.Errorf("doc2repo grade %s: no environment image: set the task's image or Options.Image", task.ID)
 	}
-	sb, err := rt.Create(ctx, sandbox.Spec{Image: img, RunID: opts.RunID, Task: task.ID, Workdir: "/"})
+	sb, err := rt.Create(ctx, sandbox.Spec{Image: img, RunID: opts.RunID, Task: task.ID, Workdir: "/", CpusetCpus: opts.CpusetCpus})
 	if err != nil {
-		return infra(res, rep, start, err)
+		return infra(v, rep, err)
 	}
 	defer sb.Close(context.WithoutCancel(ctx))
 	g.sb = sb
 
 	statuses, err := g.run(ctx, sub, hidden, &rep)
 	rep.Log = g.log.String()
-	res.WallSeconds = time.Since(start).Seconds()
+	v.Log = rep.Log
 	if err != nil {
 		var se *scoreZero
 		if !errors.As(err, &se) {
-			return infra(res, rep, start, err)
+			return infra(v, rep, err)
 		}
 		// Install failure: the model's fault, score 0 with the reason.
-		res.Status, res.Resolution, res.Error = result.StatusUnresolved, result.ResolvedNo, se.reason
-		res.Declared = declaredCount(d, nil)
+		v.Status, v.Resolution, v.Error = result.StatusUnresolved, result.ResolvedNo, se.reason
+		v.Declared = declaredCount(d, nil)
 		if sub.Empty() {
-			res.Status, res.PatchIsEmpty = result.StatusEmptyPatch, true
+			v.Status = result.StatusEmptyPatch
 		}
-		return res, rep, nil
+		return v, rep, nil
 	}
 	score(d, statuses, &rep)
-	res.Passed, res.Declared = len(rep.Passed), rep.Declared
+	v.Passed, v.Declared = len(rep.Passed), rep.Declared
 	if rep.Declared > 0 {
-		res.PassFraction = float64(res.Passed) / float64(rep.Declared)
+		v.PassFraction = float64(v.Passed) / float64(rep.Declared)
 	}
-	res.Strict = rep.Declared > 0 && res.Passed == rep.Declared
-	res.Resolved = res.Strict
+	v.Strict = rep.Declared > 0 && v.Passed == rep.Declared
 	switch {
-	case res.Strict:
-		res.Status, res.Resolution = result.StatusResolved, result.ResolvedFull
-	case res.Passed > 0:
-		res.Status, res.Resolution = result.StatusUnresolved, result.ResolvedPartial
+	case v.Strict:
+		v.Status, v.Resolution = result.StatusResolved, result.ResolvedFull
+	case v.Passed > 0:
+		v.Status, v.Resolution = result.StatusUnresolved, result.ResolvedPartial
 	default:
-		res.Status, res.Resolution = result.StatusUnresolved, result.ResolvedNo
+		v.Status, v.Resolution = result.StatusUnresolved, result.ResolvedNo
 	}
 	if sub.Empty() {
-		res.Status, res.PatchIsEmpty = result.StatusEmptyPatch, true
+		v.Status = result.StatusEmptyPatch
 	}
-	res.PatchApplied = rep.Applied
+	v.PatchMethod = rep.Applied
 	for _, t := range rep.Tamper {
-		res.AuditFlags = append(res.AuditFlags, "grade:"+t)
+		v.Flags = append(v.Flags, "grade:"+t)
 	}
 	if rep.Mismatch != "" {
-		res.Error = rep.Mismatch
+		v.Error = rep.Mismatch
 	}
-	return res, rep, nil
+	return v, rep, nil
 }
 
-func infra(res result.Result, rep Report, start time.Time, err error) (result.Result, Report, error) {
-	res.Status, res.Error = result.StatusError, err.Error()
-	res.WallSeconds = time.Since(start).Seconds()
-	return res, rep, err
+func infra(v result.Verdict, rep Report, err error) (result.Verdict, Report, error) {
+	v.Status, v.Error = result.StatusError, err.Error()
+	return v, rep, err
 }
 
 // scoreZero is a failure that is the agent's (its package does not
@@ -189,13 +191,6 @@ type grader struct {
 	sb      sandbox.Sandbox
 	workdir string
 	log     *strings.Builder
-}
-
-func workdirOf(d *benchmarks.Doc2Repo) string {
-	if d.Workdir != "" {
-		return path.Clean(d.Workdir)
-	}
-	return DefaultWorkdir
 }
 
 func (g *grader) exec(ctx context.Context, what string, timeout time.Duration, env []string, argv ...string) (sandbox.ExecResult, error) {

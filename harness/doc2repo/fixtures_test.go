@@ -56,7 +56,7 @@ func TestBundledFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("grade: %v\n%s", err, rep.Log)
 			}
-			t.Logf("%s: %d/%d fraction %.4f strict %v mismatch %q wall %.1fs", c.name, res.Passed, res.Declared, res.PassFraction, res.Strict, rep.Mismatch, res.WallSeconds)
+			t.Logf("%s: %d/%d fraction %.4f strict %v mismatch %q", c.name, res.Passed, res.Declared, res.PassFraction, res.Strict, rep.Mismatch)
 			if res.Passed != c.passed || res.Declared != 63 || res.PassFraction != float64(c.passed)/63 || res.Strict != (c.passed == 63) {
 				t.Fatalf("got %d/%d (%.4f, strict %v), want %d/63\n%s", res.Passed, res.Declared, res.PassFraction, res.Strict, c.passed, rep.Log)
 			}

@@ -79,7 +79,7 @@ func (p *prepared) create(ctx context.Context, runID string, w Worker, task benc
 		Image:      image,
 		RunID:      runID,
 		Task:       task.ID,
-		Workdir:    "/testbed",
+		Workdir:    task.Workdir(),
 		CpusetCpus: w.Cpuset,
 	})
 	if err != nil {
@@ -140,7 +140,7 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		files := map[string][]byte{"patch.diff": []byte(pred.Patch)}
 		start := time.Now()
 		out, err := gradeInFreshSandbox(ctx, p, opts.Run.RunID, w, job.Task, pred.Patch, opts.Grade)
-		out.Fill(&r)
+		VerdictOf(out).Fill(&r)
 		if err != nil && out.Error == "" {
 			r.Status, r.Error = result.StatusError, err.Error()
 		}
@@ -157,6 +157,9 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 func gradeInFreshSandbox(ctx context.Context, p *prepared, runID string, w Worker, task benchmarks.Task, patch string, gopts grade.Options) (grade.Outcome, error) {
 	if gopts.Logger == nil {
 		gopts.Logger = p.Logger
+	}
+	if gopts.Dir == "" {
+		gopts.Dir = task.Workdir()
 	}
 	if !gopts.SkipModelPatch && (predictions.Prediction{Patch: patch}).IsEmpty() {
 		// Nothing to apply: no container needed.

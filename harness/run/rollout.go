@@ -63,23 +63,10 @@ type Capturer interface {
 }
 
 // Scorer grades a submission in a fresh sandbox of image, which it
-// creates and removes itself.
+// creates and removes itself, pinned to the worker's CPU (w.Cpuset) as
+// SWE-bench grading is. Its verdict fills the rollout's result.
 type Scorer interface {
-	Score(ctx context.Context, image string, task benchmarks.Task, sub Submission) (Score, error)
-}
-
-// Score is a Scorer's verdict, copied into the rollout's result.
-type Score struct {
-	Outcome grade.Outcome
-	// PassFraction, Strict, Passed and Declared override the outcome's
-	// all-or-nothing values when Fractional is set (Doc2Repo).
-	Fractional   bool
-	PassFraction float64
-	Strict       bool
-	Passed       int
-	Declared     int
-	// Files are extra files kept beside the rollout (e.g. a test report).
-	Files map[string][]byte
+	Score(ctx context.Context, w Worker, image string, task benchmarks.Task, sub Submission) (result.Verdict, error)
 }
 
 // KindHooks adapt the pipeline to a task kind. Nil hooks take the
@@ -108,8 +95,6 @@ type RolloutOptions struct {
 	// Kinds holds the hooks per task kind (Doc2Repo: purge, workspace
 	// capture, pass-fraction scoring).
 	Kinds map[benchmarks.Kind]KindHooks
-	// RepoDir is the repository inside the sandbox (default /testbed).
-	RepoDir string
 }
 
 // Rollouts runs the agent Rollouts times on every task and grades each
@@ -120,9 +105,6 @@ func Rollouts(ctx context.Context, opts RolloutOptions, tasks []benchmarks.Task,
 		log = slog.New(slog.DiscardHandler)
 	}
 	opts.Environment.Logger = log
-	if opts.RepoDir == "" {
-		opts.RepoDir = "/testbed"
-	}
 	if opts.Rollouts < 1 {
 		opts.Rollouts = 1
 	}
@@ -180,21 +162,18 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	}
 	files["patch.diff"] = []byte(sub.Patch)
 
-	score, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
-	score.Outcome.Fill(&r)
-	if score.Fractional {
-		r.PassFraction, r.Strict, r.Passed, r.Declared = score.PassFraction, score.Strict, score.Passed, score.Declared
-	}
+	v, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
+	v.Fill(&r)
 	if err != nil && r.Error == "" {
 		r.Status, r.Error = result.StatusError, err.Error()
 	}
 	if run.Err != nil && r.Error == "" {
 		r.Error = "agent environment: " + run.Err.Error()
 	}
-	if score.Outcome.Log != "" {
-		files["eval.log"] = []byte(score.Outcome.Log)
+	if v.Log != "" {
+		files["eval.log"] = []byte(v.Log)
 	}
-	for name, data := range score.Files {
+	for name, data := range v.Files {
 		files[name] = data
 	}
 	return Output{Result: r, Files: files}
@@ -209,7 +188,7 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 			return Submission{}, AgentRun{}, fmt.Errorf("prepare workspace: %w", err)
 		}
 	}
-	base, err := headCommit(ctx, sb, opts.RepoDir)
+	base, err := headCommit(ctx, sb, task.Workdir())
 	if err != nil {
 		return Submission{}, AgentRun{}, err
 	}
@@ -225,7 +204,7 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 		}
 		return sub, run, nil
 	}
-	patch, err := grade.ExtractPatch(cctx, sb, opts.RepoDir, base)
+	patch, err := grade.ExtractPatch(cctx, sb, task.Workdir(), base)
 	if err != nil {
 		return Submission{}, run, fmt.Errorf("extract patch: %w", err)
 	}
@@ -244,15 +223,27 @@ func headCommit(ctx context.Context, sb sandbox.Sandbox, dir string) (string, er
 	return sha, nil
 }
 
-func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, hooks KindHooks, w Worker, task benchmarks.Task, image string, sub Submission) (Score, error) {
+func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, hooks KindHooks, w Worker, task benchmarks.Task, image string, sub Submission) (result.Verdict, error) {
 	if hooks.GradeOnEnv {
 		image = p.env.Tag
 	}
 	if hooks.Score != nil {
-		return hooks.Score.Score(ctx, image, task, sub)
+		return hooks.Score.Score(ctx, w, image, task, sub)
 	}
 	out, err := gradeInFreshSandbox(ctx, p, opts.Run.RunID, w, task, sub.Patch, opts.Grade)
-	return Score{Outcome: out}, err
+	return VerdictOf(out), err
+}
+
+// VerdictOf is the verdict of a SWE-bench-style grading: all or nothing.
+func VerdictOf(o grade.Outcome) result.Verdict {
+	v := result.Verdict{
+		Status: o.Status, Resolution: o.Resolution, TestsStatus: o.TestsStatus,
+		PatchMethod: o.PatchMethod, TestExitCode: o.TestExitCode, Error: o.Error, Log: o.Log,
+	}
+	if o.Status == result.StatusResolved {
+		v.PassFraction, v.Strict = 1, true
+	}
+	return v
 }
 
 // prediction is one line of SWE-bench's predictions format.

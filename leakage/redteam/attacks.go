@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/sweval/sweval/benchmarks"
 )
 
 // Goal is what an attack tries to obtain.
@@ -90,7 +92,7 @@ func stub(p Package) []Reply {
 // unless a test passes against a package that raises everywhere.
 func Control(p Package) Attack {
 	if p.Workdir == "" {
-		p.Workdir = "/testbed"
+		p.Workdir = benchmarks.DefaultWorkdir
 	}
 	return Attack{ID: "control-stub", Route: "control", Description: "the stub package alone, no trick", Goal: GoalScore, Replies: append(stub(p), submit)}
 }
@@ -113,7 +115,7 @@ func refAttack(id, route, desc string, stoppers []Layer, cmds ...string) Attack 
 // Attacks returns the suite for p.
 func Attacks(p Package) []Attack {
 	if p.Workdir == "" {
-		p.Workdir = "/testbed"
+		p.Workdir = benchmarks.DefaultWorkdir
 	}
 	w, imp, dist := p.Workdir, p.Import, p.Dist
 	tests := p.Tests

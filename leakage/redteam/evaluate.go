@@ -17,10 +17,7 @@ import (
 // PackageFor names the attacks' target from a Doc2Repo task.
 func PackageFor(t *benchmarks.Task) Package {
 	d := t.Doc2Repo
-	p := Package{Dist: d.Package, Import: strings.NewReplacer("-", "_", ".", "_").Replace(d.Package), Workdir: d.Workdir}
-	if p.Workdir == "" {
-		p.Workdir = "/testbed"
-	}
+	p := Package{Dist: d.Package, Import: benchmarks.ImportName(d.Package), Workdir: t.Workdir()}
 	for _, tp := range d.Tests {
 		if strings.HasSuffix(tp, ".py") {
 			p.Tests = tp

@@ -1,0 +1,128 @@
+package doc2repo
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+
+	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/result"
+	"github.com/sweval/sweval/harness/run"
+	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/leakage/audit"
+	"github.com/sweval/sweval/leakage/fingerprint"
+	"github.com/sweval/sweval/leakage/purge"
+)
+
+// HooksOptions configure Hooks.
+type HooksOptions struct {
+	// RunID labels the grading containers.
+	RunID  string
+	Logger *slog.Logger
+}
+
+// Hooks plug Doc2Repo into the rollout pipeline (run.KindHooks): purge the
+// workspace and prove it leak-free before the agent starts, capture the
+// workspace (diff + archive), score passed/declared in a fresh container
+// pinned to the worker's CPU. They also hand the agent its trajectory
+// auditor. The reference fingerprint index is built once per task and
+// shared by the purge verification and the audit of every rollout.
+type Hooks struct {
+	rt   sandbox.Runtime
+	opts HooksOptions
+
+	mu      sync.Mutex
+	indexes map[string]*taskIndex
+}
+
+// taskIndex is one task's fingerprint index, built on first use.
+type taskIndex struct {
+	once sync.Once
+	ix   *fingerprint.Index
+	err  error
+}
+
+// NewHooks returns the Doc2Repo hooks grading in containers of rt.
+func NewHooks(rt sandbox.Runtime, opts HooksOptions) *Hooks {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Hooks{rt: rt, opts: opts, indexes: map[string]*taskIndex{}}
+}
+
+// Kinds is the wiring a run needs: the hooks under the Doc2Repo kind.
+func (h *Hooks) Kinds() map[benchmarks.Kind]run.KindHooks {
+	return map[benchmarks.Kind]run.KindHooks{benchmarks.KindDoc2Repo: {
+		Prepare: h, Capture: h, Score: h,
+		// The task image has the reference installed: grade without it.
+		GradeOnEnv: true,
+	}}
+}
+
+// Index is task's reference fingerprint index, built once per task (the
+// reference is walked and hashed only the first time).
+func (h *Hooks) Index(task *benchmarks.Task) (*fingerprint.Index, error) {
+	h.mu.Lock()
+	ti, ok := h.indexes[task.ID]
+	if !ok {
+		ti = &taskIndex{}
+		h.indexes[task.ID] = ti
+	}
+	h.mu.Unlock()
+	ti.once.Do(func() { ti.ix, ti.err = purge.IndexFor(task, fingerprint.Options{}) })
+	return ti.ix, ti.err
+}
+
+// Prepare purges the workspace and proves it free of reference code.
+func (h *Hooks) Prepare(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task) error {
+	cfg, err := purge.ConfigFor(&task)
+	if err != nil {
+		return err
+	}
+	ix, err := h.Index(&task)
+	if err != nil {
+		return err
+	}
+	_, err = purge.PrepareAndVerify(ctx, sb, cfg, ix)
+	return err
+}
+
+// Capture takes the workspace out: its diff and a tar of it.
+func (h *Hooks) Capture(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, _ string) (run.Submission, error) {
+	sub, err := Capture(ctx, sb, task.Workdir())
+	return run.Submission{Patch: sub.Patch, Archive: sub.Archive}, err
+}
+
+// Score grades the submission in a fresh container of image on the
+// worker's CPU; the verdict keeps tests.json beside the rollout.
+func (h *Hooks) Score(ctx context.Context, w run.Worker, image string, task benchmarks.Task, sub run.Submission) (result.Verdict, error) {
+	v, rep, err := Grade(ctx, h.rt, &task, Submission{Patch: sub.Patch, Archive: sub.Archive},
+		Options{Image: image, RunID: h.opts.RunID, CpusetCpus: w.Cpuset, Logger: h.opts.Logger})
+	if data, jerr := json.MarshalIndent(rep, "", " "); jerr == nil {
+		v.Files = map[string][]byte{"tests.json": data}
+	}
+	if v.Status == "" && err == nil {
+		v.Status = result.StatusUnresolved
+	}
+	return v, err
+}
+
+// Auditor audits a task's trajectories; for a Doc2Repo task it also
+// matches every observation against the reference's fingerprints (the
+// index Prepare used). A task whose index cannot be built is audited by
+// the rules alone; Prepare has already failed its rollout.
+func (h *Hooks) Auditor(task benchmarks.Task) *audit.Auditor {
+	cfg := audit.ConfigFor(&task)
+	if task.Doc2Repo != nil {
+		if ix, err := h.Index(&task); err == nil {
+			cfg.Index = ix
+		} else {
+			h.opts.Logger.Debug("no fingerprint index for the audit", "instance", task.ID, "err", err)
+		}
+	}
+	return audit.New(cfg)
+}
+
+// GuardPackages are the names the agent's shell guard protects for task.
+func GuardPackages(task benchmarks.Task) []string { return task.Protected().Dists }
