@@ -11,11 +11,7 @@ func ConfigFor(t *benchmarks.Task) Config {
 		return Config{Workdir: "/testbed"}
 	}
 	cfg := Config{Workdir: d.Workdir, HiddenTests: append([]string(nil), d.Tests...)}
-	for _, n := range append([]string{d.Package}, d.Aliases...) {
-		if n != "" {
-			cfg.Packages = append(cfg.Packages, n)
-		}
-	}
+	cfg.Packages = t.Protected().Dists
 	for p := range d.TestFiles {
 		cfg.HiddenTests = append(cfg.HiddenTests, p)
 	}

@@ -6,14 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/leakage/fingerprint"
 )
-
-var reIdentifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ConfigFor derives a purge configuration from a Doc2Repo task: the
 // package and aliases as distribution names, their identifier spellings as
@@ -27,19 +24,8 @@ func ConfigFor(t *benchmarks.Task) (Config, error) {
 		return Config{}, fmt.Errorf("task %s: field package is empty: name the reference's import/dist name so it can be purged and guarded", t.ID)
 	}
 	cfg := Config{Workdir: d.Workdir, Spec: []byte(d.Spec)}
-	seen := map[string]bool{}
-	for _, n := range append([]string{d.Package}, d.Aliases...) {
-		if n == "" || seen[n] {
-			continue
-		}
-		seen[n] = true
-		cfg.Dists = append(cfg.Dists, n)
-		imp := strings.NewReplacer("-", "_", ".", "_").Replace(n)
-		if reIdentifier.MatchString(imp) && !seen["import:"+imp] {
-			seen["import:"+imp] = true
-			cfg.Imports = append(cfg.Imports, imp)
-		}
-	}
+	names := t.Protected()
+	cfg.Dists, cfg.Imports = names.Dists, names.Imports
 	if d.Reference != "" {
 		err := filepath.WalkDir(d.Reference, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
