@@ -1,0 +1,258 @@
+package testrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/harness/sandbox"
+)
+
+func runTests(ctx context.Context, rt sandbox.Runtime, p Plan, ws map[string]entry, hidden map[string][]byte, tests []string, out *Outcome, log *strings.Builder) error {
+	sb, err := rt.Create(ctx, spec(p))
+	if err != nil {
+		return fmt.Errorf("testrun: create test container: %w", err)
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	var conftests, hiddenList, hiddenDirList []string
+	dirs := map[string]bool{}
+	for h := range hidden {
+		hiddenList = append(hiddenList, h)
+		if path.Base(h) == "conftest.py" {
+			conftests = append(conftests, h)
+		}
+		for d := path.Dir(h); d != "." && d != "/"; d = path.Dir(d) {
+			dirs[d] = true
+		}
+	}
+	for d := range dirs {
+		hiddenDirList = append(hiddenDirList, d)
+	}
+	sort.Strings(conftests)
+	sort.Strings(hiddenList)
+	sort.Strings(hiddenDirList)
+	hfiles := map[string]entry{
+		"pytest.ini":    {data: []byte(iniText), mode: 0o644},
+		"conftests.txt": {data: []byte(strings.Join(conftests, "\n") + "\n"), mode: 0o644},
+		"hidden.0":      {data: []byte(strings.Join(hiddenList, "\x00")), mode: 0o644},
+		"hiddendirs.0":  {data: []byte(strings.Join(hiddenDirList, "\x00")), mode: 0o644},
+	}
+	if err := sb.CopyIn(ctx, harnessDir, bytes.NewReader(writeTar(hfiles))); err != nil {
+		return fmt.Errorf("testrun: copy the harness files in: %w", err)
+	}
+	if err := prepare(ctx, sb, log, p.Workdir, ws); err != nil {
+		return err
+	}
+	// Everything is root's (the tar ran as root). The agent's files are
+	// opened to User in sticky directories (it cannot rename what is not
+	// its own); hidden tests and their directories stay root's, read-only.
+	r, err := exec(ctx, sb, log, "lay out permissions", sandbox.ExecRequest{Cmd: []string{"sh", "-c", `
+set -e
+cd "$1"
+chmod -R a+rwX .
+find . -type d -exec chmod 1777 {} +
+xargs -0 -r chmod 0755 < "$2/hiddendirs.0"
+xargs -0 -r chmod 0644 < "$2/hidden.0"
+mkdir -p -m 0755 "$3"
+i=0; while [ "$i" -lt "$4" ]; do mkdir -m 0777 "$3/run-$i"; i=$((i+1)); done
+mkdir -p -m 0777 "$5"
+`, "sh", p.Workdir, harnessDir, outRoot, fmt.Sprint(len(tests)), homeDir}, Timeout: 2 * time.Minute})
+	if err != nil {
+		return err
+	}
+	if r.ExitCode != 0 {
+		return fmt.Errorf("testrun: lay out permissions (exit %d): %s", r.ExitCode, r.Output)
+	}
+	timeout := p.TestTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Minute
+	}
+	site := "-"
+	if p.Install {
+		site = p.Workdir + "/" + siteName
+	}
+	planted := map[string][]Planted{}
+	for _, pl := range out.Planted {
+		planted[pl.File] = append(planted[pl.File], pl)
+	}
+	for i, f := range tests {
+		od := fmt.Sprintf("%s/run-%d", outRoot, i)
+		r, err := exec(ctx, sb, log, "tests: "+f, sandbox.ExecRequest{
+			Cmd: []string{"python3", "-I", "-B", "-c", bootstrap, harnessDir, od, p.Workdir, site, harnessDir + "/conftests.txt", f},
+			Dir: p.Workdir, Env: agentEnv(), User: User, Timeout: timeout,
+		})
+		if err != nil {
+			return err
+		}
+		recs, rerr := sandbox.ReadFile(ctx, sb, od+"/records.jsonl")
+		junit, jerr := sandbox.ReadFile(ctx, sb, od+"/junit.xml")
+		checkRun(f, r, recs, rerr, junit, jerr, planted[f], out)
+	}
+	return nil
+}
+
+type record struct {
+	ID      string `json:"id"`
+	When    string `json:"when"`
+	Outcome string `json:"outcome"`
+	XFail   bool   `json:"xfail"`
+	Exit    *int   `json:"exit"`
+}
+
+// parseRecords folds the plugin's per-phase reports into one status per
+// test (the worst phase wins, as pytest's own summary does).
+func parseRecords(b []byte) (map[string]grade.TestStatus, bool, error) {
+	st := map[string]grade.TestStatus{}
+	collectErr := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, false, fmt.Errorf("record %q: %w", sc.Text(), err)
+		}
+		if r.Exit != nil || r.ID == "" && r.When != "collect" {
+			continue
+		}
+		var s grade.TestStatus
+		switch {
+		case r.When == "collect":
+			collectErr = true
+			continue
+		case r.Outcome == "passed" && r.When == "call" && r.XFail:
+			s = grade.XPass
+		case r.Outcome == "passed":
+			s = grade.Passed
+		case r.Outcome == "skipped" && r.XFail:
+			s = grade.XFail
+		case r.Outcome == "skipped":
+			s = grade.Skipped
+		case r.When == "call":
+			s = grade.Failed
+		default:
+			s = grade.Error
+		}
+		if prev, ok := st[r.ID]; !ok || rank(s) > rank(prev) {
+			st[r.ID] = s
+		}
+	}
+	return st, collectErr, sc.Err()
+}
+
+func rank(s grade.TestStatus) int {
+	return map[grade.TestStatus]int{grade.Passed: 0, grade.XPass: 1, grade.Skipped: 2, grade.XFail: 3, grade.Failed: 4, grade.Error: 5}[s]
+}
+
+// checkRun cross-checks one file's three channels and the planted tests,
+// and adds the file's hidden tests to out.Tests when nothing disagrees.
+func checkRun(file string, r sandbox.ExecResult, recs []byte, rerr error, junit []byte, jerr error, planted []Planted, out *Outcome) {
+	if r.TimedOut || r.OOMKilled {
+		return // its tests count as not run
+	}
+	rs, collectErr, perr := parseRecords(recs)
+	if rerr != nil || perr != nil {
+		if r.ExitCode == 0 {
+			out.flag("exit-code", fmt.Sprintf("%s: exit 0 but no readable per-test records (%v %v)", file, rerr, perr))
+		}
+		return // the process died before or while reporting: not run
+	}
+	if len(rs) == 0 {
+		// Nothing ran (collection error, import failure): not run, unless
+		// the process claims success.
+		if r.ExitCode == 0 {
+			out.flag("exit-code", fmt.Sprintf("%s: exit 0 with no test reported", file))
+		}
+		return
+	}
+	js, jperr := map[string]grade.TestStatus(nil), jerr
+	if jerr == nil {
+		js, jperr = grade.ParseJUnitXML(junit)
+	}
+	tampered := false
+	if jperr != nil {
+		out.flag("junit", fmt.Sprintf("%s: tests reported but no readable JUnit report: %v", file, jperr))
+		tampered = true
+	} else {
+		for _, d := range diffStatus(rs, js) {
+			out.flag("report-mismatch", file+": "+d)
+			tampered = true
+		}
+	}
+	for _, pl := range planted {
+		s, ok := rs[pl.ID()]
+		switch {
+		case pl.Kind == Canary && ok && s != grade.Failed:
+			out.flag("canary", fmt.Sprintf("must-fail test %s reported %s", pl.ID(), s))
+			tampered = true
+		case pl.Kind == Canary && !ok && !collectErr:
+			out.flag("canary-missing", fmt.Sprintf("must-fail test %s never reported", pl.ID()))
+			tampered = true
+		case pl.Kind == Control && ok && s != grade.Passed:
+			out.flag("control", fmt.Sprintf("must-pass test %s reported %s", pl.ID(), s))
+			tampered = true
+		case pl.Kind == Control && !ok && !collectErr:
+			out.flag("control-missing", fmt.Sprintf("must-pass test %s never reported", pl.ID()))
+			tampered = true
+		}
+	}
+	// A failing canary is in every file: the only honest exit code is 1.
+	if r.ExitCode != 1 {
+		out.flag("exit-code", fmt.Sprintf("%s: exit %d observed, but a must-fail test ran (want 1)", file, r.ExitCode))
+		tampered = true
+	}
+	if tampered {
+		return
+	}
+	isPlanted := map[string]bool{}
+	for _, pl := range planted {
+		isPlanted[pl.ID()] = true
+	}
+	for id, s := range rs {
+		if !isPlanted[id] {
+			out.Tests[id] = s
+		}
+	}
+}
+
+func diffStatus(a, b map[string]grade.TestStatus) []string {
+	var d []string
+	for id, s := range a {
+		if t, ok := b[id]; !ok {
+			d = append(d, fmt.Sprintf("%s: plugin %s, JUnit none", id, s))
+		} else if !sameStatus(s, t) {
+			d = append(d, fmt.Sprintf("%s: plugin %s, JUnit %s", id, s, t))
+		}
+	}
+	for id, t := range b {
+		if _, ok := a[id]; !ok {
+			d = append(d, fmt.Sprintf("%s: JUnit %s, plugin none", id, t))
+		}
+	}
+	sort.Strings(d)
+	if len(d) > 10 {
+		d = append(d[:10], fmt.Sprintf("... and %d more", len(d)-10))
+	}
+	return d
+}
+
+// sameStatus compares across channels: JUnit spells a failing teardown
+// after a passed call as an error, and xpass (non-strict) as passed.
+func sameStatus(a, b grade.TestStatus) bool {
+	norm := func(s grade.TestStatus) grade.TestStatus {
+		switch s {
+		case grade.Error:
+			return grade.Failed
+		case grade.XPass:
+			return grade.Passed
+		}
+		return s
+	}
+	return norm(a) == norm(b)
+}
