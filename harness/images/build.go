@@ -1,7 +1,6 @@
 package images
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
+
+	"github.com/sweval/sweval/harness/sandbox"
 )
 
 // ctxFile is one host file placed in a build context.
@@ -37,21 +38,18 @@ var contextEpoch = time.Unix(0, 0).UTC()
 // writeContext writes a build context tar: the Dockerfile, then files, then
 // directory trees. Entries are owned by root; symlinks are kept as links.
 func writeContext(w io.Writer, dockerfile string, files []ctxFile, dirs []ctxDir) error {
-	tw := tar.NewWriter(w)
-	hdr := &tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: contextEpoch, Typeflag: tar.TypeReg}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(tw, dockerfile); err != nil {
-		return err
-	}
+	entries := []sandbox.File{{Name: "Dockerfile", Data: []byte(dockerfile), Mode: 0o644, ModTime: contextEpoch}}
 	for _, f := range files {
 		fi, err := os.Stat(f.Path)
 		if err != nil {
 			return err
 		}
-		if err := addEntry(tw, f.Name, f.Path, fi); err != nil {
+		e, ok, err := contextEntry(f.Name, f.Path, fi)
+		if err != nil {
 			return err
+		}
+		if ok {
+			entries = append(entries, e)
 		}
 	}
 	for _, d := range dirs {
@@ -71,54 +69,41 @@ func writeContext(w io.Writer, dockerfile string, files []ctxFile, dirs []ctxDir
 			if err != nil {
 				return err
 			}
-			return addEntry(tw, name, p, fi)
+			e, ok, err := contextEntry(name, p, fi)
+			if ok {
+				entries = append(entries, e)
+			}
+			return err
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	return sandbox.WriteFiles(w, entries...)
 }
 
-func addEntry(tw *tar.Writer, name, path string, fi fs.FileInfo) error {
-	link := ""
-	if fi.Mode()&fs.ModeSymlink != 0 {
+// contextEntry describes the host file path as the context entry name;
+// ok is false for sockets, fifos and devices, which have no place in a
+// build context. Regular files are streamed from disk when written.
+func contextEntry(name, path string, fi fs.FileInfo) (e sandbox.File, ok bool, err error) {
+	mode := fi.Mode()
+	e = sandbox.File{Name: name, Mode: mode & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky), ModTime: contextEpoch}
+	switch {
+	case mode&fs.ModeSymlink != 0:
 		l, err := os.Readlink(path)
 		if err != nil {
-			return err
+			return e, false, err
 		}
-		link = l
+		e.Mode |= fs.ModeSymlink
+		e.Link = l
+	case fi.IsDir():
+		e.Mode |= fs.ModeDir
+	case mode.IsRegular():
+		e.Path = path
+	default:
+		return e, false, nil
 	}
-	if !fi.Mode().IsRegular() && !fi.IsDir() && link == "" {
-		return nil // sockets, fifos, devices have no place in a build context
-	}
-	hdr, err := tar.FileInfoHeader(fi, link)
-	if err != nil {
-		return err
-	}
-	hdr.Name = name
-	if fi.IsDir() {
-		hdr.Name += "/"
-	}
-	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "root", "root"
-	hdr.ModTime, hdr.AccessTime, hdr.ChangeTime = contextEpoch, time.Time{}, time.Time{}
-	hdr.Format = tar.FormatPAX
-	if err := tw.WriteHeader(hdr); err != nil {
-		return err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	n, err := io.Copy(tw, f)
-	if err == nil && n != fi.Size() {
-		err = fmt.Errorf("%s changed size while being read", path)
-	}
-	return err
+	return e, true, nil
 }
 
 // buildImage runs the Engine's classic builder (works on API 1.41, no
