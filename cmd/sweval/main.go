@@ -46,6 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			difficultyCommand(),
 			curateCommand(),
 			importCommand(),
+			viewCommand(),
 		},
 		Before: func(c *cli.Context) error {
 			logger, err := newLogger(c.String("log-level"), c.Bool("json"), stderr)
