@@ -19,7 +19,7 @@ import (
 // Environment is what every pipeline needs to get a task into a container:
 // the image builder, the sandbox runtime and the image inputs.
 type Environment struct {
-	Images  *images.Builder
+	Images  ImageBuilder
 	Runtime sandbox.Runtime
 	// Base is the base image to build on (built when missing).
 	Base images.BaseSpec
@@ -29,6 +29,16 @@ type Environment struct {
 	Env       images.EnvSpec
 	RepoCache string
 	Logger    *slog.Logger
+}
+
+// ImageBuilder builds the image layers a task's containers start from
+// (*images.Builder; a fake in tests).
+type ImageBuilder interface {
+	Resolve(ctx context.Context, image string) (images.Ref, error)
+	Base(ctx context.Context, spec images.BaseSpec) (images.Ref, error)
+	Env(ctx context.Context, base images.Ref, spec images.EnvSpec) (images.Ref, error)
+	Instance(ctx context.Context, env images.Ref, task benchmarks.Task, repoCache string) (images.Ref, error)
+	Doc2Repo(ctx context.Context, env images.Ref, task benchmarks.Task) (images.Ref, error)
 }
 
 // prepared is an Environment whose shared layers are built.
