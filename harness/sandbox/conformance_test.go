@@ -1,0 +1,291 @@
+package sandbox_test
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/internal/testenv"
+)
+
+// conformanceRuntime is one Runtime under test: mk starts a sandbox from
+// the test image and closes it when the test ends.
+type conformanceRuntime struct {
+	name  string
+	setup func(t *testing.T) (sandbox.Runtime, string)
+}
+
+// runtimes is the table every conformance case runs against. A runtime
+// added later joins it and must pass every case unchanged.
+func runtimes() []conformanceRuntime {
+	return []conformanceRuntime{
+		{"docker", func(t *testing.T) (sandbox.Runtime, string) {
+			img := testenv.BaseImage(t)
+			return sandbox.NewDocker(testenv.Docker(t), sandbox.Options{}), img
+		}},
+		{"containerd", setupContainerd},
+	}
+}
+
+// setupContainerd starts a private containerd and imports the test image
+// into it from Docker (`docker save` → Import): containerd cannot see
+// Docker's images.
+func setupContainerd(t *testing.T) (sandbox.Runtime, string) {
+	img := testenv.BaseImage(t)
+	dcli := testenv.Docker(t)
+	inst := testenv.StartContainerd(t)
+	cli, err := containerd.New(inst.Address)
+	if err != nil {
+		t.Fatalf("connect to containerd at %s: %v", inst.Address, err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	rt := sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Snapshotter: inst.Snapshotter})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	save, err := dcli.ImageSave(ctx, []string{img})
+	if err != nil {
+		t.Fatalf("docker save %s: %v", img, err)
+	}
+	defer save.Close()
+	start := time.Now()
+	if _, err := rt.ImportImage(ctx, save); err != nil {
+		t.Fatalf("import %s: %v", img, err)
+	}
+	t.Logf("imported %s into containerd (%s) in %v", img, inst.Snapshotter, time.Since(start))
+	t.Cleanup(func() { _ = rt.CloseAll(context.Background()) })
+	return rt, img
+}
+
+type mkSandbox func(t *testing.T, spec sandbox.Spec) sandbox.Sandbox
+
+// conformanceCases are the test bodies shared by every runtime.
+var conformanceCases = []struct {
+	name string
+	body func(t *testing.T, mk mkSandbox)
+}{
+	{"NoNetworkRoute", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`ls /sys/class/net; tail -n +2 /proc/net/route | wc -l; cat /sys/class/net/lo/operstate; python3 -c '
+import socket
+s = socket.socket(); s.settimeout(5)
+try:
+    s.connect(("1.1.1.1", 53)); print("CONNECTED")
+except OSError as e:
+    print("ERR", e)
+'`)})
+		out := string(res.Output)
+		if f := strings.Fields(out); len(f) < 2 || f[0] != "lo" || f[1] != "0" {
+			t.Errorf("interfaces and route count: %q, want lo and 0 routes", out)
+		}
+		if !strings.Contains(out, "Network is unreachable") {
+			t.Errorf("connect out: %q, want Network is unreachable", out)
+		}
+		// lo is up: a loopback listener answers.
+		res = mustExec(t, sb, sandbox.ExecRequest{Cmd: []string{"python3", "-c", `
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(1)
+c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
+		if !strings.Contains(string(res.Output), "LO-OK") {
+			t.Errorf("loopback connect: %q", res.Output)
+		}
+	}},
+	{"Lockdown", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{ReadOnly: true})
+		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`grep -E '^Cap(Eff|Bnd)|^NoNewPrivs|^Seccomp:' /proc/self/status; touch /ro 2>&1; touch /tmp/ok && echo TMP-OK`)})
+		for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2", "Read-only file system", "TMP-OK"} {
+			if !strings.Contains(string(res.Output), want) {
+				t.Errorf("lockdown lacks %q:\n%s", want, res.Output)
+			}
+		}
+	}},
+	{"ForkBombStoppedByPids", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{PidsLimit: 128})
+		res := mustExec(t, sb, sandbox.ExecRequest{
+			Cmd:     bash(`bomb() { bomb | bomb & }; bomb; sleep 3; echo done`),
+			Timeout: 20 * time.Second,
+		})
+		if !strings.Contains(string(res.Output), "fork: retry") && !strings.Contains(string(res.Output), "Resource temporarily unavailable") && !res.TimedOut {
+			t.Errorf("no sign the pids limit stopped the bomb: %q", res.Output)
+		}
+		afterwards(t, sb)
+	}},
+	{"MemoryBombOOM", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{MemoryBytes: 256 << 20})
+		res := mustExec(t, sb, sandbox.ExecRequest{
+			Cmd:     []string{"python3", "-c", "a = []\nwhile True: a.append(bytearray(16 << 20))"},
+			Timeout: 60 * time.Second,
+		})
+		if !res.OOMKilled || res.ExitCode != 137 || res.TimedOut {
+			t.Errorf("memory bomb: exit %d OOM %v timedOut %v, want OOMKilled with exit 137", res.ExitCode, res.OOMKilled, res.TimedOut)
+		}
+		afterwards(t, sb)
+		res = mustExec(t, sb, sandbox.ExecRequest{Cmd: bash("kill -9 $$")})
+		if res.ExitCode != 137 || res.OOMKilled {
+			t.Errorf("self-SIGKILL: exit %d OOMKilled %v, want 137 without OOM", res.ExitCode, res.OOMKilled)
+		}
+	}},
+	{"HugeOutputCapped", func(t *testing.T, mk mkSandbox) {
+		if testing.Short() {
+			t.Skip("1 GiB through the runtime")
+		}
+		sb := mk(t, sandbox.Spec{})
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		res := mustExec(t, sb, sandbox.ExecRequest{
+			Cmd:         bash(`echo BEGIN; head -c 1073741824 /dev/zero; echo; echo FINISH`),
+			OutputLimit: 64 << 10,
+			Timeout:     5 * time.Minute,
+		})
+		runtime.ReadMemStats(&after)
+		if res.ExitCode != 0 || !strings.HasPrefix(string(res.Output), "BEGIN\n") || !strings.HasSuffix(string(res.Output), "\nFINISH\n") {
+			t.Fatalf("exit %d, %d bytes out", res.ExitCode, len(res.Output))
+		}
+		if want := int64(1<<30) + int64(len("BEGIN\n\nFINISH\n")) - 64<<10; res.Elided != want {
+			t.Errorf("Elided = %d, want %d", res.Elided, want)
+		}
+		if sys := int64(after.HeapSys) - int64(before.HeapSys); sys > 64<<20 {
+			t.Errorf("harness heap grew with output: +%d MiB", sys>>20)
+		}
+	}},
+	{"TimeoutKills", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		for _, cmd := range [][]string{
+			{"sleep", "infinity"},
+			bash(`trap '' TERM; sleep infinity & sleep infinity`),
+		} {
+			res := mustExec(t, sb, sandbox.ExecRequest{Cmd: cmd, Timeout: 2 * time.Second})
+			if !res.TimedOut {
+				t.Errorf("%q: TimedOut false: exit %d", cmd, res.ExitCode)
+			}
+			ps := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`pgrep -c -x sleep`)})
+			if strings.TrimSpace(string(ps.Output)) != "1" { // init's own sleep
+				t.Errorf("%q: sleep processes left behind: %s", cmd, ps.Output)
+			}
+		}
+	}},
+	{"PersistentShellSurvivesInterrupt", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		p, err := sb.Start(context.Background(), sandbox.ExecRequest{Cmd: []string{"bash", "--noprofile", "--norc"}})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		defer p.Close()
+		out := bufio.NewReader(p.Output())
+		send := func(cmd string) string {
+			t.Helper()
+			go func() { io.WriteString(p.Stdin(), cmd+"; echo __DONE__$?\n") }()
+			var lines []string
+			for {
+				line, err := out.ReadString('\n')
+				if err != nil {
+					t.Fatalf("reading output: %v (so far %q)", err, lines)
+				}
+				if strings.HasPrefix(line, "__DONE__") {
+					return strings.Join(lines, "")
+				}
+				lines = append(lines, line)
+			}
+		}
+		send("cd /tmp; export X=42")
+		// An interrupt of the foreground job, as a shell tool sends it,
+		// leaves the shell and its state alive.
+		if got := send(`sleep 100 & pid=$!; kill -INT $pid; wait $pid; echo rc=$?`); !strings.Contains(got, "rc=130") {
+			t.Errorf("interrupted job: %q", got)
+		}
+		if got := send("echo $X; pwd"); got != "42\n/tmp\n" {
+			t.Errorf("state after interrupt: %q", got)
+		}
+		// EOF on stdin ends the shell.
+		p.Stdin().Close()
+		if _, err := io.Copy(io.Discard, out); err != nil && err != sandbox.ErrProcessClosed {
+			t.Errorf("output after EOF: %v", err)
+		}
+	}},
+	{"CopyBinaryAndSymlink", func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		data := make([]byte, 3<<20)
+		for i := range data {
+			data[i] = byte(i*7 + i>>9)
+		}
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		tw.WriteHeader(&tar.Header{Name: "bin.dat", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+		tw.WriteHeader(&tar.Header{Name: "link", Linkname: "bin.dat", Typeflag: tar.TypeSymlink, Mode: 0o777})
+		tw.Close()
+		ctx := context.Background()
+		if err := sb.CopyIn(ctx, "/work/d", &buf); err != nil {
+			t.Fatalf("CopyIn: %v", err)
+		}
+		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`readlink /work/d/link; stat -c %a /work/d/bin.dat; cmp /work/d/link /work/d/bin.dat && echo SAME`)})
+		if got := string(res.Output); got != "bin.dat\n755\nSAME\n" {
+			t.Errorf("after CopyIn: %q", got)
+		}
+		rc, err := sb.CopyOut(ctx, "/work/d")
+		if err != nil {
+			t.Fatalf("CopyOut: %v", err)
+		}
+		defer rc.Close()
+		tr := tar.NewReader(rc)
+		found := map[string]bool{}
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("CopyOut tar: %v", err)
+			}
+			switch h.Name {
+			case "d/bin.dat":
+				got, _ := io.ReadAll(tr)
+				found[h.Name] = bytes.Equal(got, data)
+			case "d/link":
+				found[h.Name] = h.Typeflag == tar.TypeSymlink && h.Linkname == "bin.dat"
+			}
+		}
+		if !found["d/bin.dat"] || !found["d/link"] {
+			t.Errorf("CopyOut entries intact: %v", found)
+		}
+	}},
+}
+
+// TestConformance runs every case against every runtime.
+func TestConformance(t *testing.T) {
+	for _, rt := range runtimes() {
+		t.Run(rt.name, func(t *testing.T) {
+			r, img := rt.setup(t)
+			mk := func(t *testing.T, spec sandbox.Spec) sandbox.Sandbox {
+				t.Helper()
+				spec.Image = img
+				spec.RunID = "conformance-" + rt.name
+				spec.Task = t.Name()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				sb, err := r.Create(ctx, spec)
+				if err != nil {
+					t.Fatalf("Create: %v", err)
+				}
+				t.Cleanup(func() {
+					if err := sb.Close(context.Background()); err != nil {
+						t.Errorf("Close: %v", err)
+					}
+				})
+				return sb
+			}
+			for _, tc := range conformanceCases {
+				t.Run(tc.name, func(t *testing.T) { tc.body(t, mk) })
+			}
+		})
+	}
+}
+
