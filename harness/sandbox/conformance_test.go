@@ -288,4 +288,3 @@ func TestConformance(t *testing.T) {
 		})
 	}
 }
-
