@@ -349,6 +349,12 @@ func tail(s string, n int) string {
 // (except tests/) into /testbed with heredocs, then submits.
 func writeTreeScript(t *testing.T, root string) []replay.Reply {
 	t.Helper()
+	return writeTreeScriptAt(t, root, "/testbed")
+}
+
+// writeTreeScriptAt is writeTreeScript into workdir.
+func writeTreeScriptAt(t *testing.T, root, workdir string) []replay.Reply {
+	t.Helper()
 	var replies []replay.Reply
 	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
@@ -365,7 +371,7 @@ func writeTreeScript(t *testing.T, root string) []replay.Reply {
 		if err != nil {
 			return err
 		}
-		cmd := "mkdir -p /testbed/" + filepath.Dir(rel) + " && cat > /testbed/" + rel + " <<'SWEVAL_EOF'\n" + string(data) + "\nSWEVAL_EOF"
+		cmd := "mkdir -p " + workdir + "/" + filepath.Dir(rel) + " && cat > " + workdir + "/" + rel + " <<'SWEVAL_EOF'\n" + string(data) + "\nSWEVAL_EOF"
 		replies = append(replies, replay.Reply{Command: cmd})
 		return nil
 	})
@@ -429,6 +435,90 @@ func TestRunDoc2RepoScoresPassedOverDeclared(t *testing.T) {
 			}
 			if n := containersOf(t, rid("d2r")); n != 0 {
 				t.Fatalf("%d containers left after the rollout", n)
+			}
+		})
+	}
+}
+
+// A Doc2Repo task whose workspace is not /testbed (DeNovoSWE's workdir)
+// runs end to end; a workspace whose package code reaches into the test
+// run is caught by the grading, and its grade: flag and resolution reach
+// results.jsonl, report.json and the board.
+func TestRunDoc2RepoWorkdirAndGradeFlags(t *testing.T) {
+	e := setup(t)
+	root, err := fixtures.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d2r := filepath.Join(root, "testdata", "doc2repo")
+	// The bundled iniconf task, moved to /srv/app.
+	manifest := filepath.Join(t.TempDir(), "tasks.jsonl")
+	rec := map[string]any{"id": "iniconf", "spec": filepath.Join(d2r, "iniconf/spec.md"), "reference": filepath.Join(d2r, "iniconf/reference"),
+		"tests": []string{"tests"}, "test_command": "python3 -m pytest -rA tests", "declared_tests": 63, "package": "iniconf",
+		"env": map[string]any{"python": "3"}, "workdir": "/srv/app"}
+	line, _ := json.Marshal(rec)
+	if err := os.WriteFile(manifest, append(line, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name           string
+		tamper         bool
+		wantScore      float64
+		wantResolution result.Resolution
+		wantFlag       string
+	}{
+		{"workdir-srv-app", false, 1, result.ResolvedFull, ""},
+		{"tamper", true, 0, result.ResolvedNo, "grade:package-touches-test-runner"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			replies := writeTreeScriptAt(t, filepath.Join(d2r, "iniconf/reference"), "/srv/app")
+			if tc.tamper {
+				hook := replay.Reply{Command: "cat > /srv/app/iniconf/_hooks.py <<'SWEVAL_EOF'\ndef pytest_configure(config):\n    config.option.tbstyle = 'no'\nSWEVAL_EOF"}
+				replies = append(replies[:len(replies)-1], hook, replay.Reply{Submit: true})
+			}
+			id := rid("d2rwd-" + tc.name)
+			url := replayServer(t, replay.Script{Instances: map[string][]replay.Reply{"iniconf": replies}})
+			out := t.TempDir()
+			if _, err := e.sweval(t, "run", "--dataset", manifest, "--scaffold", "openhands", "--model", "replay", "--base-url", url,
+				"--base-image", e.image, "--output", out, "--run-id", id, "--no-progress"); err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			dir := filepath.Join(out, id)
+			r := onlyResult(t, dir)
+			if diff := r.PassFraction - tc.wantScore; diff > 1e-9 || diff < -1e-9 || r.Resolution != tc.wantResolution {
+				t.Fatalf("score %v (%d/%d) resolution %s; want %v %s (error %q)", r.PassFraction, r.Passed, r.Declared, r.Resolution, tc.wantScore, tc.wantResolution, r.Error)
+			}
+			if r.PatchApplied == "" {
+				t.Errorf("no patch-apply method in the result")
+			}
+			if tc.wantFlag == "" {
+				if len(r.AuditFlags) != 0 {
+					t.Fatalf("clean scripted work was flagged: %v", r.AuditFlags)
+				}
+				return
+			}
+			if !slices.Contains(r.AuditFlags, tc.wantFlag) {
+				t.Fatalf("results.jsonl flags %v, want %s", r.AuditFlags, tc.wantFlag)
+			}
+			var inst map[string]result.InstanceReport
+			data, err := os.ReadFile(filepath.Join(result.RolloutDir(dir, "iniconf", 0), "report.json"))
+			if err != nil || json.Unmarshal(data, &inst) != nil {
+				t.Fatalf("report.json: %v", err)
+			}
+			if got := inst["iniconf"].Result; !slices.Contains(got.AuditFlags, tc.wantFlag) || got.Resolution != tc.wantResolution {
+				t.Fatalf("report.json: flags %v resolution %s", got.AuditFlags, got.Resolution)
+			}
+			board, err := e.sweval(t, "board", "--format", "json", dir)
+			if err != nil {
+				t.Fatalf("board: %v", err)
+			}
+			var b struct {
+				Rows []struct {
+					Flagged int `json:"flagged_rollouts"`
+				} `json:"rows"`
+			}
+			if err := json.Unmarshal([]byte(board), &b); err != nil || len(b.Rows) != 1 || b.Rows[0].Flagged != 1 {
+				t.Fatalf("the board does not count the flagged rollout (%v):\n%s", err, board)
 			}
 		})
 	}
