@@ -215,7 +215,7 @@ func TestNeutralRepliesRenderPerProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := text.Choices[0].Message.Content
-	if !strings.HasPrefix(content, "DISCUSSION\nApplying the fix.\n\n```bash\ncd '/testbed' && cat > /tmp/sweval_solution.patch <<'SWEVAL_PATCH_EOF'\n--- a/calc.py") || len(text.Choices[0].Message.ToolCalls) != 0 {
+	if !strings.HasPrefix(content, "DISCUSSION\nApplying the fix.\n\n```bash\ncd /testbed && cat > /tmp/sweval_solution.patch <<'SWEVAL_PATCH_EOF'\n--- a/calc.py") || len(text.Choices[0].Message.ToolCalls) != 0 {
 		t.Errorf("text rendering = %q", content)
 	}
 	second := append(user, openai.ChatCompletionMessage{Role: "assistant", Content: content}, openai.ChatCompletionMessage{Role: "user", Content: "ok"})
@@ -226,7 +226,7 @@ func TestNeutralRepliesRenderPerProtocol(t *testing.T) {
 	if got := sub.Choices[0].Message.Content; !strings.HasSuffix(got, "```bash\nsubmit\n```") {
 		t.Errorf("submit rendering = %q", got)
 	}
-	if w := replay.WrongCommand("/testbed", patch); w != `cd '/testbed' && printf '\n# sweval: deliberately wrong solution\n' >> 'calc.py'` {
+	if w := replay.WrongCommand("/testbed", patch); w != `cd /testbed && printf '\n# sweval: deliberately wrong solution\n' >> calc.py` {
 		t.Errorf("wrong command = %q", w)
 	}
 }

@@ -3,6 +3,8 @@ package replay
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sweval/sweval/internal/shell"
 )
 
 // DefaultRepoPath is where SWE-bench-style images keep the repository.
@@ -20,7 +22,7 @@ func PatchCommand(repoPath, patch string) string {
 		delim = fmt.Sprintf("SWEVAL_PATCH_EOF_%d", i)
 	}
 	return fmt.Sprintf("cd %s && cat > /tmp/sweval_solution.patch <<'%s'\n%s%s\ngit apply --whitespace=nowarn /tmp/sweval_solution.patch || patch -p1 --forward --fuzz=3 -i /tmp/sweval_solution.patch",
-		shellQuote(repoPath), delim, patch, delim)
+		shell.Quote(repoPath), delim, patch, delim)
 }
 
 // WrongCommand is a shell command that changes the repository without
@@ -35,7 +37,7 @@ func WrongCommand(repoPath, patch string) string {
 			break
 		}
 	}
-	return fmt.Sprintf("cd %s && printf '\\n# sweval: deliberately wrong solution\\n' >> %s", shellQuote(repoPath), shellQuote(target))
+	return fmt.Sprintf("cd %s && printf '\\n# sweval: deliberately wrong solution\\n' >> %s", shell.Quote(repoPath), shell.Quote(target))
 }
 
 // SolutionScript builds a script that, for each instance id → patch,
@@ -61,5 +63,3 @@ func SolutionScript(patches map[string]string, repoPath string, wrong bool) Scri
 	}
 	return s
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/internal/shell"
 	"github.com/sweval/sweval/scaffolds/model"
 	"github.com/sweval/sweval/scaffolds/trajectory"
 )
@@ -41,10 +42,8 @@ type Outcome struct {
 // DefaultSetup runs before the first step: work in the repository, never
 // page, never open an editor (nothing can type into them).
 func DefaultSetup(repoPath string) string {
-	return "cd " + shellQuote(repoPath) + " 2>/dev/null; export PAGER=cat GIT_PAGER=cat MANPAGER=cat SYSTEMD_PAGER= GIT_EDITOR=true EDITOR=true VISUAL=true PIP_PROGRESS_BAR=off TERM=dumb"
+	return "cd " + shell.Quote(repoPath) + " 2>/dev/null; export PAGER=cat GIT_PAGER=cat MANPAGER=cat SYSTEMD_PAGER= GIT_EDITOR=true EDITOR=true VISUAL=true PIP_PROGRESS_BAR=off TERM=dumb"
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // Run drives one rollout of task with protocol p and returns its
 // trajectory. Every exit path returns a trajectory with ExitStatus set;
