@@ -88,6 +88,9 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"},
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
+		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd (images are still built with Docker and imported into containerd on first use)"},
+		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --runtime containerd"},
+		&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --runtime containerd"},
 	}
 }
 
@@ -136,9 +139,15 @@ func environment(c *cli.Context, runID string) (run.Environment, *sandbox.Docker
 		RepoCache: c.String("repo-cache"),
 		Logger:    log,
 	}
+	closeCtr, err := useContainerd(c, &env, cli, runID)
+	if err != nil {
+		cli.Close()
+		return run.Environment{}, nil, nil, err
+	}
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		closeCtr(ctx)
 		if err := rt.CloseAll(ctx); err != nil {
 			log.Warn("could not remove every sandbox", "err", err)
 		}

@@ -38,6 +38,11 @@ type ContainerdOptions struct {
 	Namespace string
 	// Snapshotter is the snapshotter name (default "overlayfs").
 	Snapshotter string
+	// Source, when set, supplies a `docker save` tarball of an image that
+	// is not in the namespace yet (e.g. from the Docker daemon the image
+	// builder uses); Create imports it once. Images are named by their
+	// content key, so an imported name never goes stale.
+	Source func(ctx context.Context, ref string) (io.ReadCloser, error)
 }
 
 // Containerd is the Runtime backed by containerd's v2 client. It speaks to
@@ -49,8 +54,9 @@ type Containerd struct {
 	log   *slog.Logger
 	owner Owner
 
-	mu   sync.Mutex
-	live map[string]*ctrSandbox
+	importMu sync.Mutex
+	mu       sync.Mutex
+	live     map[string]*ctrSandbox
 }
 
 var _ Runtime = (*Containerd)(nil)
@@ -110,6 +116,27 @@ func (c *Containerd) image(ctx context.Context, ref string) (containerd.Image, e
 	return nil, err
 }
 
+// importFromSource imports ref from opts.Source, one import at a time so
+// concurrent workers do not each copy the same image.
+func (c *Containerd) importFromSource(ctx context.Context, ref string) (containerd.Image, error) {
+	c.importMu.Lock()
+	defer c.importMu.Unlock()
+	if img, err := c.image(ctx, ref); err == nil {
+		return img, nil
+	}
+	rc, err := c.opts.Source(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: export %s for containerd: %w", ref, err)
+	}
+	defer rc.Close()
+	start := time.Now()
+	if _, err := c.ImportImage(ctx, rc); err != nil {
+		return nil, err
+	}
+	c.log.Info("sandbox: imported image into containerd", "image", ref, "namespace", c.opts.Namespace, "took", time.Since(start).Round(time.Millisecond))
+	return c.image(ctx, ref)
+}
+
 // HasImage reports whether ref is in the runtime's namespace.
 func (c *Containerd) HasImage(ctx context.Context, ref string) bool {
 	_, err := c.image(c.ns(ctx), ref)
@@ -131,6 +158,9 @@ func (c *Containerd) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	}
 	ctx = c.ns(ctx)
 	img, err := c.image(ctx, spec.Image)
+	if err != nil && cerrdefs.IsNotFound(err) && c.opts.Source != nil {
+		img, err = c.importFromSource(ctx, spec.Image)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: containerd image %s: %w (import it: `docker save %s | ctr -n %s images import -`)", spec.Image, err, spec.Image, c.opts.Namespace)
 	}
