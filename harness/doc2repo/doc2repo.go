@@ -70,6 +70,12 @@ type Options struct {
 	// configuration and start-up hooks. Never set it to grade: it exists so
 	// the red-team suite can show what the removal prevents.
 	KeepAgentFiles bool
+	// LegacyRunner installs and tests in the one grading container with
+	// the task's own pytest invocation, as before issue 11. Only for the
+	// side-by-side benchmark; graded runs use harness/testrun (separate
+	// install and test containers, uid 1000, harness-owned runner,
+	// canaries). Tasks with test_commands still take the legacy path.
+	LegacyRunner bool
 	// Spec is written as the baseline the patch applies to (the purge's
 	// SPEC.md); default the task's spec.
 	SpecName string
@@ -113,7 +119,7 @@ func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub S
 	if err != nil {
 		return v, rep, err
 	}
-	g := &grader{task: task, d: d, opts: opts, workdir: task.Workdir(), log: &strings.Builder{}}
+	g := &grader{task: task, d: d, opts: opts, rt: rt, workdir: task.Workdir(), log: &strings.Builder{}}
 	if g.opts.Logger == nil {
 		g.opts.Logger = slog.Default()
 	}
@@ -134,13 +140,23 @@ func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub S
 	statuses, err := g.run(ctx, sub, hidden, &rep)
 	rep.Log = g.log.String()
 	v.Log = rep.Log
+	// How the workspace came in and what tampering the grading found
+	// travel with every verdict, a zero score included.
+	v.PatchMethod = rep.Applied
+	for _, t := range rep.Tamper {
+		v.Flags = append(v.Flags, "grade:"+t)
+	}
 	if err != nil {
 		var se *scoreZero
 		if !errors.As(err, &se) {
 			return infra(v, rep, err)
 		}
-		// Install failure: the model's fault, score 0 with the reason.
+		// Install failure or tampering: the model's fault, score 0 with
+		// the reason (and the tamper flags).
 		v.Status, v.Resolution, v.Error = result.StatusUnresolved, result.ResolvedNo, se.reason
+		for _, t := range rep.Tamper {
+			v.Flags = append(v.Flags, "grade:"+t)
+		}
 		v.Declared = declaredCount(d, nil)
 		if sub.Empty() {
 			v.Status = result.StatusEmptyPatch
@@ -164,10 +180,6 @@ func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub S
 	if sub.Empty() {
 		v.Status = result.StatusEmptyPatch
 	}
-	v.PatchMethod = rep.Applied
-	for _, t := range rep.Tamper {
-		v.Flags = append(v.Flags, "grade:"+t)
-	}
 	if rep.Mismatch != "" {
 		v.Error = rep.Mismatch
 	}
@@ -190,6 +202,7 @@ type grader struct {
 	d       *benchmarks.Doc2Repo
 	opts    Options
 	sb      sandbox.Sandbox
+	rt      sandbox.Runtime
 	workdir string
 	log     *strings.Builder
 }
@@ -214,6 +227,9 @@ func (g *grader) run(ctx context.Context, sub Submission, hidden map[string][]by
 	}
 	if err := g.tamperScan(ctx, rep); err != nil {
 		return nil, err
+	}
+	if !g.opts.LegacyRunner && len(g.d.TestCommands) == 0 {
+		return g.runSeparated(ctx, hidden, rep)
 	}
 	if err := g.install(ctx, rep); err != nil {
 		return nil, err
