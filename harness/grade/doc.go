@@ -24,7 +24,8 @@
 // script is quoted with Quote; patches go into the container as files (a
 // tar on the exec's stdin). Grading one patch is one exec.
 //
-// Entry points: Grade (one task, one patch, a fresh sandbox), ApplyPatch,
+// Entry points: Grade (one task, one patch, a fresh sandbox; callers use
+// the function itself, the seam is the task kind's scorer), ApplyPatch,
 // ExtractPatch, BuildEvalScript, Resolve, and the parsers (ParsePytest,
 // ParseJUnit, ParseDjango, ParseSympy; ParserByName).
 package grade

@@ -99,19 +99,6 @@ func (o Outcome) Fill(r *result.Result) {
 	}
 }
 
-// Grader grades tasks in sandboxes: the seam the run orchestrator uses.
-type Grader interface {
-	Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts Options) (Outcome, error)
-}
-
-// Default is the package's Grader.
-type Default struct{}
-
-// Grade implements Grader with the package function.
-func (Default) Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts Options) (Outcome, error) {
-	return Grade(ctx, sb, task, patch, opts)
-}
-
 // ErrInfra marks infrastructure failures (errors.Is).
 var ErrInfra = errors.New("infrastructure error")
 
