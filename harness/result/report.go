@@ -1,6 +1,9 @@
 package result
 
-import "sort"
+import (
+	"encoding/json"
+	"sort"
+)
 
 // RunReport is the run-level summary. The *_instances and *_ids keys are
 // SWE-bench's (swebench.harness.reporting), so tools that read its final
@@ -31,6 +34,22 @@ type RunReport struct {
 	StrictRate       float64 `json:"strict_rate"`
 	// Instances holds sweval's per-instance details.
 	Instances map[string]InstanceSummary `json:"instances"`
+}
+
+// MarshalJSON writes every id list as [] when it is empty, never null, as
+// SWE-bench does: tools that read its reports iterate over them.
+func (r RunReport) MarshalJSON() ([]byte, error) {
+	type plain RunReport // no methods: no recursion
+	p := plain(r)
+	for _, ids := range []*[]string{&p.CompletedIDs, &p.IncompleteIDs, &p.EmptyPatchIDs, &p.SubmittedIDs, &p.ResolvedIDs, &p.UnresolvedIDs, &p.ErrorIDs} {
+		if *ids == nil {
+			*ids = []string{}
+		}
+	}
+	if p.Instances == nil {
+		p.Instances = map[string]InstanceSummary{}
+	}
+	return json.Marshal(p)
 }
 
 // InstanceSummary is sweval's per-instance line of the run report.
