@@ -14,7 +14,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/example-run from the fixture builder")
 
-func ip(i int) *int          { return &i }
+func ip(i int) *int         { return &i }
 func fp(f float64) *float64 { return &f }
 
 const astropyPatch = `diff --git a/astropy/modeling/separable.py b/astropy/modeling/separable.py

@@ -380,9 +380,9 @@ type obsView struct {
 
 type actionView struct {
 	trajectory.Action
-	Obs     obsView
+	Obs        obsView
 	ArgsPretty string
-	Flagged bool
+	Flagged    bool
 }
 
 type stepView struct {
@@ -421,7 +421,7 @@ type judgeView struct {
 }
 
 type fileCount struct {
-	File                  string
+	File                   string
 	Passed, Failed, NotRun int
 }
 
@@ -438,23 +438,23 @@ type doc2repoTests struct {
 }
 
 type rolloutData struct {
-	Root, Back  string
-	Static      bool
-	Run         *Run
-	N           int
-	R           *result.Result
-	E           Entry
-	Traj        *trajectory.Trajectory
-	TrajErr     string
-	Steps       []stepView
-	Patch       []diffLine
-	PatchLines  int
-	EvalLog     obsView
-	Judge       *judgeView
-	Doc2Repo    *doc2repoTests
-	Compare     []pageLink
-	Rollouts    []pageLink
-	CostS       string
+	Root, Back string
+	Static     bool
+	Run        *Run
+	N          int
+	R          *result.Result
+	E          Entry
+	Traj       *trajectory.Trajectory
+	TrajErr    string
+	Steps      []stepView
+	Patch      []diffLine
+	PatchLines int
+	EvalLog    obsView
+	Judge      *judgeView
+	Doc2Repo   *doc2repoTests
+	Compare    []pageLink
+	Rollouts   []pageLink
+	CostS      string
 }
 
 const longLines, longBytes = 25, 4000

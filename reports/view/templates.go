@@ -22,8 +22,8 @@ func parseTemplates() (*template.Template, error) {
 			}
 			return fmt.Sprint(*p)
 		},
-		"sel": func(a, b string) bool { return a == b },
-		"inc": func(i int) int { return i + 1 },
+		"sel":  func(a, b string) bool { return a == b },
+		"inc":  func(i int) int { return i + 1 },
 		"len0": func(s []string) int { return len(s) },
 	}
 	t, err := template.New("view").Funcs(funcs).ParseFS(assets, "assets/*.html")
