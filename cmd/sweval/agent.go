@@ -67,17 +67,7 @@ func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benc
 			files = map[string][]byte{"judge.json": data}
 		}
 	}
-	out := run.AgentRun{
-		Trajectory:       traj,
-		ExitStatus:       traj.ExitStatus,
-		PromptTokens:     traj.PromptTokens,
-		CompletionTokens: traj.CompletionTokens,
-		Cost:             traj.Cost,
-		Steps:            len(traj.Steps),
-		GuardRefusals:    traj.GuardRefusals,
-		AuditFlags:       names,
-		Files:            files,
-	}
+	out := run.AgentRun{Trajectory: &traj, AuditFlags: names, Files: files}
 	if err != nil && ctx.Err() == nil {
 		out.Err = err
 	}

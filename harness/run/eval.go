@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/sweval/sweval/benchmarks"
@@ -29,6 +30,15 @@ type Environment struct {
 	Env       images.EnvSpec
 	RepoCache string
 	Logger    *slog.Logger
+}
+
+// loggerOr is the one logger default of the package: l, or a discarding
+// logger (a library never writes to the process's default logger unasked).
+func loggerOr(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
 }
 
 // ImageBuilder builds the image layers a task's containers start from
@@ -127,10 +137,7 @@ type EvalOptions struct {
 
 // Evaluate grades one prediction per task: SWE-bench's run_evaluation.
 func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, preds map[string]predictions.Prediction) (result.RunReport, error) {
-	log := opts.Run.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := loggerOr(opts.Run.Logger)
 	opts.Environment.Logger = log
 	p, err := opts.Environment.prepare(ctx)
 	if err != nil {
@@ -208,27 +215,32 @@ type ValidateOptions struct {
 // FAIL_TO_PASS tests must fail (OpenSWE rows: exit code ≠ 0), and with the
 // gold patch every test must pass (exit code 0).
 func Validate(ctx context.Context, opts ValidateOptions, tasks []benchmarks.Task) ([]Validity, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := loggerOr(opts.Logger)
 	opts.Environment.Logger = log
 	p, err := opts.Environment.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Validity, len(tasks))
 	jobs := make([]Job, len(tasks))
 	for i, t := range tasks {
-		jobs[i] = Job{Task: t, Rollout: i}
+		jobs[i] = Job{Task: t}
 	}
+	var mu sync.Mutex
+	byID := make(map[string]Validity, len(tasks))
 	prog := NewProgress(opts.Progress, "valid", len(jobs), 0, 0)
 	err = forEach(ctx, max(1, opts.Workers), jobs, func(ctx context.Context, w Worker, job Job) {
 		v := validateOne(ctx, p, opts, w, job.Task)
-		out[job.Rollout] = v
+		mu.Lock()
+		byID[job.Task.ID] = v
+		mu.Unlock()
 		prog.Add(v.Valid)
 	})
 	prog.Finish()
+	// In the tasks' order; a task not reached (interrupted) stays zero.
+	out := make([]Validity, len(tasks))
+	for i, t := range tasks {
+		out[i] = byID[t.ID]
+	}
 	return out, err
 }
 

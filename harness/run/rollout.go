@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
 // Agent works on a task inside a sandbox. It only edits the repository;
@@ -26,15 +26,13 @@ type Agent interface {
 
 // AgentRun is what an agent's rollout left besides the repository.
 type AgentRun struct {
-	// Trajectory is written as trajectory.json (any JSON value).
-	Trajectory       any
-	ExitStatus       string
-	PromptTokens     int
-	CompletionTokens int
-	Cost             *float64
-	Steps            int
-	GuardRefusals    int
-	AuditFlags       []string
+	// Trajectory is written as trajectory.json; the result's exit status,
+	// tokens, cost, steps and guard refusals are read from it. Nil when
+	// the agent never started (ExitStatus says why).
+	Trajectory *trajectory.Trajectory
+	// ExitStatus is the exit status when there is no trajectory.
+	ExitStatus string
+	AuditFlags []string
 	// Files are extra files kept beside the rollout (e.g. judge.json).
 	Files map[string][]byte
 	// Err is a failure of the environment (the sandbox died), not of the
@@ -100,10 +98,7 @@ type RolloutOptions struct {
 // Rollouts runs the agent Rollouts times on every task and grades each
 // rollout, then writes preds.jsonl in SWE-bench's prediction format.
 func Rollouts(ctx context.Context, opts RolloutOptions, tasks []benchmarks.Task, agent Agent) (result.RunReport, error) {
-	log := opts.Run.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := loggerOr(opts.Run.Logger)
 	opts.Environment.Logger = log
 	if opts.Rollouts < 1 {
 		opts.Rollouts = 1
@@ -146,17 +141,19 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	}
 	sub, run, err := agentPhase(ctx, sb, opts, hooks, task, job.Rollout, agent)
 	closeSandbox(sb, p.Logger)
-	if run.Trajectory != nil {
-		if data, jerr := json.MarshalIndent(run.Trajectory, "", " "); jerr == nil {
+	r.AgentExit = run.ExitStatus
+	if tr := run.Trajectory; tr != nil {
+		if data, jerr := json.MarshalIndent(tr, "", " "); jerr == nil {
 			files["trajectory.json"] = data
 		}
+		r.AgentExit = tr.ExitStatus
+		r.PromptTokens, r.CompletionTokens, r.Cost = tr.PromptTokens, tr.CompletionTokens, tr.Cost
+		r.Steps, r.GuardRefusals = len(tr.Steps), tr.GuardRefusals
 	}
 	for name, data := range run.Files {
 		files[name] = data
 	}
-	r.AgentExit = run.ExitStatus
-	r.PromptTokens, r.CompletionTokens, r.Cost = run.PromptTokens, run.CompletionTokens, run.Cost
-	r.Steps, r.GuardRefusals, r.AuditFlags = run.Steps, run.GuardRefusals, run.AuditFlags
+	r.AuditFlags = run.AuditFlags
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -72,10 +72,7 @@ type Meta struct {
 // Execute runs every job not yet in the run directory's results.jsonl and
 // returns the run report over all of them.
 func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (result.RunReport, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := loggerOr(opts.Logger)
 	if opts.Workers < 1 {
 		opts.Workers = 1
 	}

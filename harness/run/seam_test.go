@@ -20,6 +20,7 @@ import (
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/reports/board"
+	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
 // fakeImages builds nothing: every layer is a tag named after its input.
@@ -102,7 +103,7 @@ func (k *fakeKind) Score(_ context.Context, w run.Worker, _ string, _ benchmarks
 type fakeAgent struct{}
 
 func (fakeAgent) Solve(context.Context, sandbox.Sandbox, benchmarks.Task, int) run.AgentRun {
-	return run.AgentRun{ExitStatus: "submitted", Steps: 3, AuditFlags: []string{"pip_download"}, Trajectory: map[string]any{"steps": 3}}
+	return run.AgentRun{AuditFlags: []string{"pip_download"}, Trajectory: &trajectory.Trajectory{ExitStatus: "submitted", PromptTokens: 7}}
 }
 
 // TestRolloutsCarryEveryKindsVerdictUnchanged drives run.Rollouts through
