@@ -345,6 +345,9 @@ func gradeSWEBench(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task
 		return out, nil
 	}
 	if code != 0 && !StatusMap(tests).hasFailure() {
+		if hint := notFoundHint(code, testOut); hint != "" {
+			return infra(out, fmt.Errorf("the test command could not start: %s", hint))
+		}
 		return infra(out, fmt.Errorf("the test command exited %d but no failing test was parsed (%d results via %s): the run is unreadable, not a pass", code, len(tests), source))
 	}
 	if len(task.FailToPass) == 0 && len(task.PassToPass) == 0 {
