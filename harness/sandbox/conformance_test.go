@@ -5,9 +5,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,16 +24,29 @@ import (
 // the test image and closes it when the test ends.
 type conformanceRuntime struct {
 	name  string
-	setup func(t *testing.T) (sandbox.Runtime, string)
+	setup func(t *testing.T) (sandbox.Runtime, string, []string)
 }
+
+// reaper is the part of a runtime that cleans up after a killed harness.
+type reaper interface {
+	Reap(ctx context.Context, currentRunID string) (int, error)
+}
+
+// Environment variables the re-executed helper process of the kill -9 case
+// rebuilds its runtime from.
+const (
+	helperRuntimeEnv     = "SWEVAL_CONFORMANCE_HELPER"
+	helperAddressEnv     = "SWEVAL_CONFORMANCE_CONTAINERD"
+	helperSnapshotterEnv = "SWEVAL_CONFORMANCE_SNAPSHOTTER"
+)
 
 // runtimes is the table every conformance case runs against. A runtime
 // added later joins it and must pass every case unchanged.
 func runtimes() []conformanceRuntime {
 	return []conformanceRuntime{
-		{"docker", func(t *testing.T) (sandbox.Runtime, string) {
+		{"docker", func(t *testing.T) (sandbox.Runtime, string, []string) {
 			img := testenv.BaseImage(t)
-			return sandbox.NewDocker(testenv.Docker(t), sandbox.Options{}), img
+			return sandbox.NewDocker(testenv.Docker(t), sandbox.Options{}), img, nil
 		}},
 		{"containerd", setupContainerd},
 	}
@@ -38,7 +55,7 @@ func runtimes() []conformanceRuntime {
 // setupContainerd starts a private containerd and imports the test image
 // into it from Docker (`docker save` → Import): containerd cannot see
 // Docker's images.
-func setupContainerd(t *testing.T) (sandbox.Runtime, string) {
+func setupContainerd(t *testing.T) (sandbox.Runtime, string, []string) {
 	img := testenv.BaseImage(t)
 	dcli := testenv.Docker(t)
 	inst := testenv.StartContainerd(t)
@@ -61,17 +78,28 @@ func setupContainerd(t *testing.T) (sandbox.Runtime, string) {
 	}
 	t.Logf("imported %s into containerd (%s) in %v", img, inst.Snapshotter, time.Since(start))
 	t.Cleanup(func() { _ = rt.CloseAll(context.Background()) })
-	return rt, img
+	return rt, img, []string{helperAddressEnv + "=" + inst.Address, helperSnapshotterEnv + "=" + inst.Snapshotter}
 }
 
 type mkSandbox func(t *testing.T, spec sandbox.Spec) sandbox.Sandbox
+
+// conformanceEnv is what a case gets besides mk: the runtime itself, its
+// name and image, and the environment a helper process needs to reach it.
+type conformanceEnv struct {
+	name, image string
+	rt          sandbox.Runtime
+	helperEnv   []string
+}
 
 // conformanceCases are the test bodies shared by every runtime.
 var conformanceCases = []struct {
 	name string
 	body func(t *testing.T, mk mkSandbox)
+	// whole, when set instead of body, also gets the runtime.
+	whole func(t *testing.T, env conformanceEnv)
 }{
-	{"NoNetworkRoute", func(t *testing.T, mk mkSandbox) {
+	{name: "ReapAfterKill9", whole: reapAfterKill9},
+	{name: "NoNetworkRoute", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`ls /sys/class/net; tail -n +2 /proc/net/route | wc -l; cat /sys/class/net/lo/operstate; python3 -c '
 import socket
@@ -97,7 +125,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("loopback connect: %q", res.Output)
 		}
 	}},
-	{"Lockdown", func(t *testing.T, mk mkSandbox) {
+	{name: "Lockdown", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{ReadOnly: true})
 		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`grep -E '^Cap(Eff|Bnd)|^NoNewPrivs|^Seccomp:' /proc/self/status; touch /ro 2>&1; touch /tmp/ok && echo TMP-OK`)})
 		for _, want := range []string{"CapEff:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2", "Read-only file system", "TMP-OK"} {
@@ -106,7 +134,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			}
 		}
 	}},
-	{"ForkBombStoppedByPids", func(t *testing.T, mk mkSandbox) {
+	{name: "ForkBombStoppedByPids", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{PidsLimit: 128})
 		res := mustExec(t, sb, sandbox.ExecRequest{
 			Cmd:     bash(`bomb() { bomb | bomb & }; bomb; sleep 3; echo done`),
@@ -117,7 +145,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 		}
 		afterwards(t, sb)
 	}},
-	{"MemoryBombOOM", func(t *testing.T, mk mkSandbox) {
+	{name: "MemoryBombOOM", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{MemoryBytes: 256 << 20})
 		res := mustExec(t, sb, sandbox.ExecRequest{
 			Cmd:     []string{"python3", "-c", "a = []\nwhile True: a.append(bytearray(16 << 20))"},
@@ -132,7 +160,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("self-SIGKILL: exit %d OOMKilled %v, want 137 without OOM", res.ExitCode, res.OOMKilled)
 		}
 	}},
-	{"HugeOutputCapped", func(t *testing.T, mk mkSandbox) {
+	{name: "HugeOutputCapped", body: func(t *testing.T, mk mkSandbox) {
 		if testing.Short() {
 			t.Skip("1 GiB through the runtime")
 		}
@@ -156,7 +184,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("harness heap grew with output: +%d MiB", sys>>20)
 		}
 	}},
-	{"TimeoutKills", func(t *testing.T, mk mkSandbox) {
+	{name: "TimeoutKills", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		for _, cmd := range [][]string{
 			{"sleep", "infinity"},
@@ -172,7 +200,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			}
 		}
 	}},
-	{"PersistentShellSurvivesInterrupt", func(t *testing.T, mk mkSandbox) {
+	{name: "PersistentShellSurvivesInterrupt", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		p, err := sb.Start(context.Background(), sandbox.ExecRequest{Cmd: []string{"bash", "--noprofile", "--norc"}})
 		if err != nil {
@@ -210,7 +238,7 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("output after EOF: %v", err)
 		}
 	}},
-	{"CopyBinaryAndSymlink", func(t *testing.T, mk mkSandbox) {
+	{name: "CopyBinaryAndSymlink", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		data := make([]byte, 3<<20)
 		for i := range data {
@@ -261,9 +289,13 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 
 // TestConformance runs every case against every runtime.
 func TestConformance(t *testing.T) {
+	if name := os.Getenv(helperRuntimeEnv); name != "" {
+		holdConformanceSandbox(t, name)
+		return
+	}
 	for _, rt := range runtimes() {
 		t.Run(rt.name, func(t *testing.T) {
-			r, img := rt.setup(t)
+			r, img, helperEnv := rt.setup(t)
 			mk := func(t *testing.T, spec sandbox.Spec) sandbox.Sandbox {
 				t.Helper()
 				spec.Image = img
@@ -283,8 +315,82 @@ func TestConformance(t *testing.T) {
 				return sb
 			}
 			for _, tc := range conformanceCases {
-				t.Run(tc.name, func(t *testing.T) { tc.body(t, mk) })
+				t.Run(tc.name, func(t *testing.T) {
+					if tc.whole != nil {
+						tc.whole(t, conformanceEnv{name: rt.name, image: img, rt: r, helperEnv: helperEnv})
+						return
+					}
+					tc.body(t, mk)
+				})
 			}
 		})
 	}
+}
+
+// reapAfterKill9 re-executes this test binary as a harness that creates a
+// sandbox and is then killed with SIGKILL; the next Reap must remove the
+// sandbox, and a second Reap must find nothing.
+func reapAfterKill9(t *testing.T, env conformanceEnv) {
+	rp, ok := env.rt.(reaper)
+	if !ok {
+		t.Fatalf("runtime %s has no Reap", env.name)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestConformance$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), helperRuntimeEnv+"="+env.name, testenv.ImageEnv+"="+env.image), env.helperEnv...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CONTAINER "); ok {
+			id = v
+			break
+		}
+	}
+	if id == "" {
+		cmd.Process.Kill()
+		t.Fatalf("helper printed no container id (%v)", cmd.Wait())
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	ctx := context.Background()
+	n, err := rp.Reap(ctx, "conformance-kill9")
+	if err != nil {
+		t.Fatalf("Reap: %v", err)
+	}
+	if n < 1 {
+		t.Errorf("Reap removed %d sandboxes, want the kill -9'd helper's %s", n, id)
+	}
+	if n, err := rp.Reap(ctx, "conformance-kill9"); err != nil || n != 0 {
+		t.Errorf("second Reap: removed %d, err %v; want 0", n, err)
+	}
+}
+
+// holdConformanceSandbox is the helper process of reapAfterKill9.
+func holdConformanceSandbox(t *testing.T, name string) {
+	var rt sandbox.Runtime
+	switch name {
+	case "docker":
+		rt = sandbox.NewDocker(testenv.Docker(t), sandbox.Options{})
+	case "containerd":
+		cli, err := containerd.New(os.Getenv(helperAddressEnv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt = sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Snapshotter: os.Getenv(helperSnapshotterEnv)})
+	default:
+		t.Fatalf("unknown runtime %q", name)
+	}
+	sb, err := rt.Create(context.Background(), sandbox.Spec{Image: os.Getenv(testenv.ImageEnv), RunID: "conformance-kill9", Task: "held"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Println("CONTAINER " + sb.ID())
+	time.Sleep(5 * time.Minute) // killed long before
+	sb.Close(context.Background())
 }
