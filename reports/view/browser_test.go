@@ -74,7 +74,7 @@ func shotDir(t *testing.T) string {
 func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
 	var png []byte
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil {
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
