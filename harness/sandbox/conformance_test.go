@@ -24,7 +24,7 @@ import (
 // the test image and closes it when the test ends.
 type conformanceRuntime struct {
 	name  string
-	setup func(t *testing.T) (sandbox.Runtime, string, []string)
+	setup func(t testing.TB) (sandbox.Runtime, string, []string)
 }
 
 // reaper is the part of a runtime that cleans up after a killed harness.
@@ -44,7 +44,7 @@ const (
 // added later joins it and must pass every case unchanged.
 func runtimes() []conformanceRuntime {
 	return []conformanceRuntime{
-		{"docker", func(t *testing.T) (sandbox.Runtime, string, []string) {
+		{"docker", func(t testing.TB) (sandbox.Runtime, string, []string) {
 			img := testenv.BaseImage(t)
 			return sandbox.NewDocker(testenv.Docker(t), sandbox.Options{}), img, nil
 		}},
@@ -55,7 +55,7 @@ func runtimes() []conformanceRuntime {
 // setupContainerd starts a private containerd and imports the test image
 // into it from Docker (`docker save` → Import): containerd cannot see
 // Docker's images.
-func setupContainerd(t *testing.T) (sandbox.Runtime, string, []string) {
+func setupContainerd(t testing.TB) (sandbox.Runtime, string, []string) {
 	img := testenv.BaseImage(t)
 	dcli := testenv.Docker(t)
 	inst := testenv.StartContainerd(t)
