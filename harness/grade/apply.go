@@ -63,6 +63,7 @@ const cascadeFunc = `sweval_restore() {
 }
 sweval_apply() {
   cd "$1" || return 90
+  sweval_gitdir || return 92
   IDX="$3"
   local i=0 m rc
   for m in git_apply git_apply_reject patch_fuzz; do
@@ -218,22 +219,8 @@ const workDir = "/tmp/sweval-grade"
 // checkPatchPaths refuses a patch that writes outside the work tree or into
 // .git (patch(1), the last step of the cascade, would do both), so a model
 // patch cannot plant git configuration (filters, hooks) that later git
-// commands of the grading would run.
+// commands of the grading would run. CheckPatch is the one parser for
+// every step of the cascade.
 func checkPatchPaths(patch string) error {
-	for _, f := range PatchFiles(patch) {
-		for _, p := range []string{f.Old, f.New} {
-			if p == "" {
-				continue
-			}
-			if err := checkRelPath(p); err != nil {
-				return err
-			}
-			for _, part := range strings.Split(p, "/") {
-				if part == ".git" {
-					return fmt.Errorf("file %q is inside .git", p)
-				}
-			}
-		}
-	}
-	return nil
+	return CheckPatch(patch)
 }

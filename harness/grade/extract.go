@@ -19,6 +19,7 @@ const maxPatchBytes = 64 << 20
 // agent is pinned.
 const extractScript = `set -u
 cd "$2" || exit 90
+sweval_gitdir || exit 94
 E=$(mktemp) || exit 96
 git_ add -A . >/dev/null 2>"$E" || { cat "$E"; exit 94; }
 git_ -c diff.external= -c diff.noprefix=false -c diff.mnemonicPrefix=false \
@@ -31,11 +32,11 @@ git_ -c diff.external= -c diff.noprefix=false -c diff.mnemonicPrefix=false \
 // ExtractPatch returns the agent's changes in the repository at dir as a
 // unified diff against baseCommit (git add -A && git diff --cached base),
 // with binary files dropped (they cannot be applied from a text diff).
-// Git runs with hooks, fsmonitor, external diff drivers, textconv, colour
-// and the global/system configuration disabled, and every diff setting
-// pinned, so an agent's sabotage of git configuration inside the container
-// cannot change the patch's format. (Clean filters named in the
-// repository's .gitattributes still run at git add -A, as in SWE-bench.)
+// Git runs against a private git directory (gitPrelude: the repository's
+// .git/config, hooks and info/attributes are never read), with external
+// diff drivers, textconv and colour off and every diff setting pinned, so
+// an agent's sabotage of git configuration inside the container can
+// neither run a program as the harness nor change the patch's format.
 // One exec.
 func ExtractPatch(ctx context.Context, sb sandbox.Sandbox, dir, baseCommit string) (string, error) {
 	if baseCommit == "" {

@@ -53,12 +53,48 @@ type EvalScript struct {
 	Directives []string
 }
 
-// gitPrelude pins git to the system binary and neutralises configuration
-// an agent may have planted (hooks, fsmonitor programs, pager, colour,
-// global and system config files).
+// gitPrelude makes the grader's git the harness's, not the repository's.
+// The agent (or code it planted in the work tree) may have rewritten
+// .git/config, .git/info/attributes or .git/hooks, and git reads a
+// repository's own config whatever -c or environment says. So git_ never
+// opens the repository's git directory as one: sweval_gitdir (run after
+// each cd into the work tree) builds a private GIT_DIR under /tmp that
+// borrows only data from .git (objects through an alternates file, refs,
+// HEAD, index, info/exclude, shallow), with an empty config, no hooks and
+// no attributes. HOME and XDG_CONFIG_HOME point at an empty directory,
+// system/global config and attributes are off, every GIT_* variable that
+// redirects git or runs a program is unset, and -c pins the settings that
+// run programs or change output. Filters and diff drivers named in a
+// tree's .gitattributes are inert: their commands live only in config.
 const gitPrelude = `G=/usr/bin/git; [ -x "$G" ] || G=git
-export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null GIT_TERMINAL_PROMPT=0 GIT_PAGER=cat PAGER=cat
-git_() { "$G" -c core.hooksPath=/dev/null -c core.fsmonitor=false -c safe.directory='*' -c core.quotepath=false -c color.ui=false "$@"; }
+unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES \
+  GIT_CONFIG GIT_CONFIG_PARAMETERS GIT_CONFIG_COUNT GIT_EXEC_PATH GIT_TEMPLATE_DIR GIT_EXTERNAL_DIFF \
+  GIT_DIFF_OPTS GIT_SSH GIT_SSH_COMMAND GIT_ASKPASS SSH_ASKPASS GIT_EDITOR GIT_SEQUENCE_EDITOR \
+  GIT_PROXY_COMMAND GIT_REPLACE_REF_BASE GIT_NAMESPACE GIT_CEILING_DIRECTORIES GIT_DISCOVERY_ACROSS_FILESYSTEM
+SWEVAL_GITHOME=$(mktemp -d /tmp/sweval-githome.XXXXXX) || exit 96
+export HOME="$SWEVAL_GITHOME" XDG_CONFIG_HOME="$SWEVAL_GITHOME" GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null \
+  GIT_ATTR_NOSYSTEM=1 GIT_NO_REPLACE_OBJECTS=1 GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0 GIT_PAGER=cat PAGER=cat
+SWEVAL_GD= SWEVAL_WT=
+sweval_gitdir() {
+  [ -d .git/objects ] || { echo "sweval: $PWD/.git is not a git directory" >&2; return 1; }
+  SWEVAL_WT=$(pwd -P) || return 1
+  SWEVAL_GD=$(mktemp -d /tmp/sweval-gitdir.XXXXXX) || return 1
+  mkdir -p "$SWEVAL_GD/objects/info" "$SWEVAL_GD/info" "$SWEVAL_GD/refs" || return 1
+  printf '%s\n' "$SWEVAL_WT/.git/objects" >"$SWEVAL_GD/objects/info/alternates"
+  printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n' >"$SWEVAL_GD/config"
+  cp .git/HEAD "$SWEVAL_GD/HEAD" 2>/dev/null || printf 'ref: refs/heads/main\n' >"$SWEVAL_GD/HEAD"
+  [ -d .git/refs ] && cp -R .git/refs/. "$SWEVAL_GD/refs/"
+  for f in packed-refs index shallow info/exclude; do [ -f ".git/$f" ] && [ ! -L ".git/$f" ] && cp ".git/$f" "$SWEVAL_GD/$f"; done
+  for f in .git/sharedindex.*; do [ -f "$f" ] && cp "$f" "$SWEVAL_GD/"; done
+  return 0
+}
+git_() {
+  [ -n "$SWEVAL_GD" ] || { echo "sweval: git_ before sweval_gitdir" >&2; return 128; }
+  GIT_DIR="$SWEVAL_GD" GIT_WORK_TREE="$SWEVAL_WT" "$G" -c core.hooksPath=/dev/null -c core.fsmonitor=false \
+    -c core.attributesFile=/dev/null -c core.excludesFile=/dev/null -c core.pager=cat -c core.editor=true \
+    -c credential.helper= -c diff.external= -c safe.directory='*' \
+    -c core.quotepath=false -c color.ui=false -c core.untrackedCache=false -c core.splitIndex=false "$@"
+}
 `
 
 // BuildEvalScript builds the eval script for one task. File names from the
@@ -142,6 +178,7 @@ func resetScript(dir, base string, modified, added []string) string {
 	var b strings.Builder
 	b.WriteString(gitPrelude)
 	fmt.Fprintf(&b, "cd %s || exit %d\n", Quote(dir), exitNoDir)
+	fmt.Fprintf(&b, "sweval_gitdir || exit %d\n", exitResetFailed)
 	for _, f := range modified {
 		spec := Quote(base + ":" + f)
 		fmt.Fprintf(&b, "if git_ cat-file -e %s 2>/dev/null; then git_ checkout %s -- %s || exit %d; else rm -rf -- %s; fi\n",
