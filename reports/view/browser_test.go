@@ -36,8 +36,15 @@ func browser(t *testing.T) context.Context {
 		}
 		t.Skip("no chromium on PATH: apt-get install -y chromium to run the browser tests")
 	}
+	// Not t.TempDir: chromium may still write its profile while it exits,
+	// which would fail the test's own cleanup; removal is best effort.
+	profile, err := os.MkdirTemp("", "sweval-view-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(profile) })
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 1000))
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(profile), chromedp.WindowSize(1400, 1000))
 	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)

@@ -141,7 +141,7 @@ func exampleRollouts() []exampleRollout {
 				PassToPass: result.SuccessFailure{Success: []string{"astropy/modeling/tests/test_separable.py::test_coord_matrix", "astropy/modeling/tests/test_separable.py::test_cdot"}}},
 			PatchApplied: "git_apply", TestExitCode: ip(1), AgentExit: "step_limit", AuditFlags: []string{"pip_download"}, GuardRefusals: 1,
 			PromptTokens: 5610, CompletionTokens: 173, Cost: fp(0.0158), Steps: 3, WallSeconds: 63.0},
-			traj: bad, patch: wrongPatch, log: ">>>>> Start Test Output\nFAILED astropy/modeling/tests/test_separable.py::test_separable[compound_model6-result6]\n2 failed, 13 passed in 0.52s\n>>>>> End Test Output\n"},
+			traj: bad, patch: wrongPatch, files: map[string]string{"audit.json": `[{"step": 0, "action": 0, "rule": "pip_download", "source": "command", "excerpt": "pip download astropy==5.0.1 --no-deps"}]`}, log: ">>>>> Start Test Output\nFAILED astropy/modeling/tests/test_separable.py::test_separable[compound_model6-result6]\n2 failed, 13 passed in 0.52s\n>>>>> End Test Output\n"},
 		{res: result.Result{RunID: "example", InstanceID: d2r.InstanceID, Rollout: 0, Model: "gpt-4o", Scaffold: "swe-agent", Benchmark: "doc2repo",
 			Status: result.StatusUnresolved, Resolution: result.ResolvedPartial, PassFraction: 4.0 / 7, Passed: 4, Declared: 7, PatchApplied: "patch+archive",
 			TestExitCode: ip(1), Error: "6 tests ran of 7 declared", AgentExit: "submitted", AuditFlags: []string{"judge:suspicious"},

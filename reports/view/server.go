@@ -398,6 +398,7 @@ type stepView struct {
 	Refused     bool
 	Flagged     bool
 	Evidence    []judgeEvidence
+	Audit       []auditFinding
 }
 
 type callView struct {
@@ -412,6 +413,18 @@ type judgeEvidence struct {
 	Step   int    `json:"step"`
 	Quote  string `json:"quote"`
 	Reason string `json:"reason"`
+}
+
+// auditFinding is one rule hit with its place in the trajectory, read from
+// the rollout's audit.json when the run kept one (leakage/audit.Flag's
+// shape; decoded here so reports depend on no leakage package).
+type auditFinding struct {
+	Step    int    `json:"step"`
+	Action  int    `json:"action"`
+	Rule    string `json:"rule"`
+	Source  string `json:"source"`
+	Excerpt string `json:"excerpt"`
+	Detail  string `json:"detail"`
 }
 
 type judgeView struct {
@@ -451,6 +464,7 @@ type rolloutData struct {
 	PatchLines int
 	EvalLog    obsView
 	Judge      *judgeView
+	Audit      []auditFinding
 	Doc2Repo   *doc2repoTests
 	Compare    []pageLink
 	Rollouts   []pageLink
@@ -555,7 +569,17 @@ func (v *Viewer) rolloutPage(run *Run, n int, id string, k int, root string, sta
 			d.Judge = &j
 		}
 	}
+	if data, err := os.ReadFile(filepath.Join(dir, "audit.json")); err == nil {
+		var fs []auditFinding
+		if json.Unmarshal(data, &fs) == nil {
+			d.Audit = fs
+		}
+	}
 	if d.Traj != nil {
+		audits := map[int][]auditFinding{}
+		for _, f := range d.Audit {
+			audits[f.Step] = append(audits[f.Step], f)
+		}
 		evid := map[int][]judgeEvidence{}
 		if d.Judge != nil {
 			for _, ev := range d.Judge.Evidence {
@@ -565,7 +589,7 @@ func (v *Viewer) rolloutPage(run *Run, n int, id string, k int, root string, sta
 		prev := 0
 		for i, st := range d.Traj.Steps {
 			sv := stepView{N: i, Response: st.Response, Prompt: st.PromptTokens, Completion: st.CompletionTokens,
-				Latency: st.LatencySeconds, FormatError: st.FormatError, Evidence: evid[i]}
+				Latency: st.LatencySeconds, FormatError: st.FormatError, Evidence: evid[i], Audit: audits[i]}
 			if prev <= len(st.Messages) {
 				sv.New = st.Messages[prev:]
 			} else {
@@ -583,7 +607,7 @@ func (v *Viewer) rolloutPage(run *Run, n int, id string, k int, root string, sta
 				}
 				sv.Actions = append(sv.Actions, av)
 			}
-			sv.Flagged = sv.FormatError != "" || sv.Refused || len(sv.Evidence) > 0
+			sv.Flagged = sv.FormatError != "" || sv.Refused || len(sv.Evidence) > 0 || len(sv.Audit) > 0
 			d.Steps = append(d.Steps, sv)
 		}
 	}
