@@ -15,6 +15,11 @@
 // the parser rejects, and interpreter source (python -c ...), is checked by
 // a conservative lexical pass instead.
 //
+// The rules are tables, one file per concern: parse.go (shell parsing and
+// the per-command dispatch), wrappers.go (env, timeout, sudo, xargs, …),
+// git.go, packages.go (pip, uv, pipx, poetry, conda, …) and network.go
+// (HTTP clients, code-host CLIs, other VCSs, blocked hosts).
+//
 // The guard is a second layer: the sandbox has no network and the purge
 // removes the reference; the guard makes attempts visible and counted.
 package guard

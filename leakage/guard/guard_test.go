@@ -38,6 +38,10 @@ func TestCheck(t *testing.T) {
 		{"git-dir fetch", "git --git-dir=/tmp/x/.git fetch", RuleGitNetwork},
 		{"git-dir sep fetch", "git --git-dir /tmp/x fetch --all", RuleGitNetwork},
 		{"command git", "command git pull", RuleGitNetwork},
+		// A wrapper option missing its value once crashed the guard.
+		{"env -S without value", "env -S && git reflog", RuleGitHistory},
+		{"timeout -s without value", "timeout -s", ""},
+		{"sudo -u without value", "sudo -u", ""},
 		{"abs path", "/usr/bin/git clone /x /y", RuleGitNetwork},
 		{"backslash", `\git fetch`, RuleGitNetwork},
 		{"quoted", `g"i"t 'cl'one x`, RuleGitNetwork},
