@@ -112,15 +112,10 @@ func TestCopyInOut(t *testing.T) {
 	ctx := context.Background()
 
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	files := map[string]string{"pkg/a.py": "print('a')\n", "pkg/sub/b.txt": "bee\n"}
-	for name, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
-			t.Fatal(err)
-		}
-		tw.Write([]byte(body))
+	files := map[string][]byte{"pkg/a.py": []byte("print('a')\n"), "pkg/sub/b.txt": []byte("bee\n")}
+	if err := sandbox.WriteFiles(&buf, sandbox.FilesOf(files, 0o644, time.Now())...); err != nil {
+		t.Fatal(err)
 	}
-	tw.Close()
 	if err := sb.CopyIn(ctx, "/tmp/work/dst", &buf); err != nil {
 		t.Fatalf("CopyIn: %v", err)
 	}
@@ -150,7 +145,7 @@ func TestCopyInOut(t *testing.T) {
 	}
 	rc.Close()
 	for name, body := range files {
-		if got[name] != body {
+		if got[name] != string(body) {
 			t.Errorf("CopyOut %s = %q, want %q (all: %v)", name, got[name], body, got)
 		}
 	}
