@@ -345,21 +345,14 @@ exec python3 -m pip install --no-deps --no-build-isolation --no-index --no-cache
 		return nil, "", fmt.Errorf("testrun: copy the installed workspace out: %w", err)
 	}
 	defer rc.Close()
-	raw, err := io.ReadAll(rc)
+	// CopyOut names the workspace directory as the top entry.
+	b, err := WorkspaceFromCopyOut(rc, path.Base(p.Workdir))
 	if err != nil {
-		return nil, "", fmt.Errorf("testrun: copy the installed workspace out: %w", err)
+		return nil, "", err
 	}
-	all, err := readTar(raw)
+	out, err := readTar(b)
 	if err != nil {
 		return nil, "", fmt.Errorf("testrun: read the installed workspace: %w", err)
-	}
-	// CopyOut names the workspace directory as the top entry.
-	prefix := path.Base(p.Workdir) + "/"
-	out := map[string]entry{}
-	for n, e := range all {
-		if rest, ok := strings.CutPrefix(n, prefix); ok && rest != "" {
-			out[rest] = e
-		}
 	}
 	return out, "", nil
 }
@@ -370,4 +363,33 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// WorkspaceFromCopyOut turns a sandbox CopyOut stream of a directory named
+// top into a Workspace archive (paths relative to it, .git dropped).
+func WorkspaceFromCopyOut(r io.Reader, top string) ([]byte, error) {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("testrun: read workspace stream: %w", err)
+	}
+	all, err := readTar(raw)
+	if err != nil {
+		return nil, fmt.Errorf("testrun: read workspace stream: %w", err)
+	}
+	out := map[string]entry{}
+	for n, e := range all {
+		if rest, ok := strings.CutPrefix(n, top+"/"); ok && rest != "" && rest != ".git" && !strings.HasPrefix(rest, ".git/") {
+			out[rest] = e
+		}
+	}
+	return writeTar(out), nil
+}
+
+// Kinds returns the flags without their grade: prefix (tamper-<kind>).
+func (o Outcome) Kinds() []string {
+	var k []string
+	for _, f := range o.Flags {
+		k = append(k, strings.TrimPrefix(f, "grade:"))
+	}
+	return k
 }
