@@ -1,6 +1,7 @@
 package grade
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"regexp"
@@ -24,6 +25,13 @@ import (
 // variants of ".git" (git and patch run on case-insensitive file systems
 // too).
 func CheckPatch(patch string) error {
+	if err := checkPatch(patch); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsafePatch, err)
+	}
+	return nil
+}
+
+func checkPatch(patch string) error {
 	lines := strings.Split(strings.ReplaceAll(patch, "\r\n", "\n"), "\n")
 	var symlinks []symlink
 	var paths []string
@@ -74,6 +82,11 @@ func CheckPatch(patch string) error {
 	}
 	return nil
 }
+
+// ErrUnsafePatch wraps every refusal of CheckPatch, so callers can tell a
+// patch that reaches for .git or out of the repository (tampering, flag it
+// as grade:tamper-patch-path) from one that merely does not apply.
+var ErrUnsafePatch = errors.New("unsafe patch")
 
 type symlink struct{ link, target string }
 
