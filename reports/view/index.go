@@ -45,6 +45,8 @@ type Index struct {
 	bySafe map[string]string
 	// byKey maps instance id and rollout to the entry position.
 	byKey map[result.Key]int
+	// byInstance lists each instance's rollout numbers in file order.
+	byInstance map[string][]int
 	// Statuses, Exits and FlagNames are the distinct values, for the
 	// filter form.
 	Statuses, Exits, FlagNames []string
@@ -76,7 +78,7 @@ func BuildIndex(ctx context.Context, dir string) (*Index, error) {
 		return nil, fmt.Errorf("open %s: is %s a run directory (runs/<run_id>)? %w", file, dir, err)
 	}
 	defer f.Close()
-	ix := &Index{file: file, bySafe: map[string]string{}, byKey: map[result.Key]int{}}
+	ix := &Index{file: file, bySafe: map[string]string{}, byKey: map[result.Key]int{}, byInstance: map[string][]int{}}
 	s := result.NewScanner(f, result.ScanOptions{File: file, SkipTestsStatus: true, SkipFeatures: true,
 		OnBadLine: func(*result.LineError) { ix.BadLines++ }})
 	statuses, exits, flags := map[string]bool{}, map[string]bool{}, map[string]bool{}
@@ -108,6 +110,7 @@ func BuildIndex(ctx context.Context, dir string) (*Index, error) {
 		} else {
 			ix.byKey[r.Key()] = len(ix.Entries)
 			ix.Entries = append(ix.Entries, e)
+			ix.byInstance[e.InstanceID] = append(ix.byInstance[e.InstanceID], e.Rollout)
 		}
 		ix.bySafe[result.SafeName(r.InstanceID)] = r.InstanceID
 		statuses[string(e.Status)] = true
@@ -196,12 +199,7 @@ func (ix *Index) Result(instanceID string, rollout int) (*result.Result, bool, e
 
 // Rollouts lists the rollout numbers of one instance, ascending.
 func (ix *Index) Rollouts(instanceID string) []int {
-	var out []int
-	for k := range ix.byKey {
-		if k.InstanceID == instanceID {
-			out = append(out, k.Rollout)
-		}
-	}
+	out := slices.Clone(ix.byInstance[instanceID])
 	slices.Sort(out)
 	return out
 }
@@ -341,7 +339,7 @@ func (ix *Index) Select(q Query) Page {
 		case "status":
 			return cmp.Compare(a.Status, b.Status)
 		}
-		return 0
+		return cmp.Or(cmp.Compare(a.InstanceID, b.InstanceID), cmp.Compare(a.Rollout, b.Rollout))
 	}
 	slices.SortStableFunc(pos, func(i, j int) int {
 		a, b := &es[i], &es[j]

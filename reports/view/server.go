@@ -507,11 +507,16 @@ func prettyArgs(s string) string {
 	if json.Unmarshal([]byte(s), &v) != nil {
 		return s
 	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	// The template escapes for HTML; JSON's own \u003c escaping would
+	// only make commands unreadable.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if enc.Encode(v) != nil {
 		return s
 	}
-	return string(b)
+	return strings.TrimRight(buf.String(), "\n")
 }
 
 // defaultPair picks two rollouts worth comparing: a successful and a failed
