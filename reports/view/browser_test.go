@@ -1,6 +1,7 @@
 package view
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -132,6 +133,28 @@ func TestBrowseExampleRunInChromium(t *testing.T) {
 		total += row.Rollouts
 		if rollouts[i] != strconv.Itoa(row.Rollouts) || resolved[i] != pct(row.Resolved) {
 			t.Errorf("runs row %d: rollouts=%q resolved=%q, board says %d / %s", i, rollouts[i], resolved[i], row.Rollouts, pct(row.Resolved))
+		}
+	}
+	// Cell for cell, the page's rows are `sweval board --format md`'s.
+	var md bytes.Buffer
+	if err := board.Render(&md, b, "md"); err != nil {
+		t.Fatal(err)
+	}
+	var cells [][]string
+	if err := chromedp.Run(ctx, chromedp.Evaluate(`[...document.querySelectorAll("#runs tr.run-row")].map(r=>[...r.cells].slice(1).map(c=>c.textContent))`, &cells)); err != nil {
+		t.Fatal(err)
+	}
+	mdRows := strings.Split(strings.TrimSpace(md.String()), "\n")[2:]
+	for i, line := range mdRows {
+		if i >= len(cells) {
+			break
+		}
+		var mdCells []string
+		for _, c := range strings.Split(strings.Trim(line, "| "), " | ") {
+			mdCells = append(mdCells, strings.TrimSpace(c))
+		}
+		if strings.Join(mdCells, "|") != strings.Join(cells[i], "|") {
+			t.Errorf("runs row %d differs from sweval board:\n page  %q\n board %q", i, cells[i], mdCells)
 		}
 	}
 	if total != len(want) {

@@ -220,6 +220,8 @@ func boardRows(b *board.Board) []boardRow {
 			WallS:   fmt.Sprintf("%.1f", r.WallPerRollout), UnflaggedS: frac(r.PassFractionUnflagged)}
 		if r.PassAtKInstances == 0 {
 			br.PassAtKS = fmt.Sprintf("n/a (no instance has ≥%d rollouts)", r.K)
+		} else if r.PassAtKInstances < r.Instances {
+			br.PassAtKS += fmt.Sprintf(" (%d/%d inst. with ≥%d rollouts)", r.PassAtKInstances, r.Instances, r.K)
 		}
 		if r.CostPerRollout == nil {
 			br.CostS = fmt.Sprintf("unknown (%d/%d rollouts unpriced)", r.UnpricedRollouts, r.Rollouts)
