@@ -165,6 +165,12 @@ func Grade(ctx context.Context, rt sandbox.Runtime, task *benchmarks.Task, sub S
 	}
 	score(d, statuses, &rep)
 	v.Passed, v.Declared = len(rep.Passed), rep.Declared
+	if v.Passed > rep.Declared {
+		// Without declared ids, tests beyond the declared count must not
+		// lift the score above 1: they are reported, never counted.
+		rep.Mismatch = strings.TrimSpace(rep.Mismatch + fmt.Sprintf(" %d passed tests beyond the %d declared are ignored", v.Passed-rep.Declared, rep.Declared))
+		v.Passed = rep.Declared
+	}
 	if rep.Declared > 0 {
 		v.PassFraction = float64(v.Passed) / float64(rep.Declared)
 	}
