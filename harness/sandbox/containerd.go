@@ -326,6 +326,10 @@ type ctrSandbox struct {
 	spec Spec
 	host *hostView
 
+	procOnce sync.Once
+	proc     *specs.Process // the container's process, template of every exec
+	procErr  error
+
 	oomMu   sync.Mutex
 	oomSeen int64
 

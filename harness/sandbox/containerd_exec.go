@@ -25,11 +25,20 @@ const stdinSettle = 100 * time.Millisecond
 
 // procSpec is the container's process with argv, dir, env and user of req.
 func (s *ctrSandbox) procSpec(ctx context.Context, req ExecRequest, argv []string) (*specs.Process, error) {
-	spec, err := s.cont.Spec(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sandbox: read spec of %s: %w", shortID(s.id), err)
+	s.procOnce.Do(func() {
+		// Read once: the spec never changes, and each read is a round trip.
+		spec, err := s.cont.Spec(ctx)
+		if err != nil {
+			s.procErr = fmt.Errorf("sandbox: read spec of %s: %w", shortID(s.id), err)
+			return
+		}
+		s.proc = spec.Process
+	})
+	if s.procErr != nil {
+		return nil, s.procErr
 	}
-	p := *spec.Process
+	p := *s.proc
+	p.Env = append([]string(nil), p.Env...)
 	p.Terminal = false
 	p.Args = argv
 	if req.Dir != "" {
