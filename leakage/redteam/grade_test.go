@@ -16,11 +16,13 @@ import (
 
 // layerOff grades an attack with the grading defence that stops it
 // switched off.
+// LegacyRunner too: the separated runner (harness/testrun) would stop each
+// of them again.
 var layerOff = map[string]doc2repo.Options{
-	"conftest-shadow":    {RunID: "redteam-test", KeepAgentFiles: true, AllowPytestInternals: true}, // two layers stop it
-	"monkeypatch-pytest": {RunID: "redteam-test", AllowPytestInternals: true},
-	"junit-rewrite":      {RunID: "redteam-test", AllowPytestInternals: true},
-	"plugin-entry-point": {RunID: "redteam-test", AllowPytestInternals: true, AllowPluginAutoload: true},
+	"conftest-shadow":    {RunID: "redteam-test", KeepAgentFiles: true, AllowPytestInternals: true, LegacyRunner: true}, // two layers stop it
+	"monkeypatch-pytest": {RunID: "redteam-test", AllowPytestInternals: true, LegacyRunner: true},
+	"junit-rewrite":      {RunID: "redteam-test", AllowPytestInternals: true, LegacyRunner: true},
+	"plugin-entry-point": {RunID: "redteam-test", AllowPytestInternals: true, AllowPluginAutoload: true, LegacyRunner: true},
 }
 
 // TestScoreAttacksEarnNothing plays every score attack's replies into a
