@@ -27,7 +27,7 @@ import (
 // datasetFlags select a task set and a subset of it.
 func datasetFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Required: true, Usage: "task file: SWE-bench JSON/JSONL, SWE-rebench, OpenSWE rows, a Doc2Repo manifest or DeNovoSWE JSONL, or an NL2RepoBench folder"},
+		&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Usage: "(required) task file: SWE-bench JSON/JSONL, SWE-rebench, OpenSWE rows, a Doc2Repo manifest or DeNovoSWE JSONL, or an NL2RepoBench folder"},
 		&cli.StringSliceFlag{Name: "instance-ids", Usage: "only these instance ids (repeat or comma-separate)"},
 		&cli.StringFlag{Name: "filter", Usage: "only instance ids matching this regular expression"},
 		&cli.StringFlag{Name: "slice", Usage: "python-style slice A:B of the (filtered) tasks"},
@@ -39,6 +39,9 @@ func datasetFlags() []cli.Flag {
 // skipped) and applies the selection flags.
 func loadTasks(c *cli.Context) ([]benchmarks.Task, error) {
 	path := c.String("dataset")
+	if path == "" {
+		return nil, fmt.Errorf("flag --dataset is required (or --from a run.json that has it)")
+	}
 	tasks, bad, err := loadDataset(c.Context, path, c.Bool("strict"))
 	if err != nil {
 		return nil, err

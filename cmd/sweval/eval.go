@@ -22,9 +22,16 @@ func evalCommand() *cli.Command {
 		Usage:     "grade predictions in sandboxes, like SWE-bench's run_evaluation (e.g. sweval eval -d testdata/swe/tasks.jsonl --predictions gold --repo-cache REPOS --run-id demo)",
 		UsageText: "sweval eval --dataset FILE --predictions gold|empty|FILE --repo-cache DIR [--run-id ID --workers N --timeout 30m ...]",
 		Flags: append(append(append(datasetFlags(),
-			&cli.StringFlag{Name: "predictions", Aliases: []string{"p"}, Required: true, Usage: "gold, empty, or a predictions file (JSONL, JSON list, or object keyed by instance_id)"},
+			&cli.StringFlag{Name: "predictions", Aliases: []string{"p"}, Usage: "gold, empty, or a predictions file (JSONL, JSON list, or object keyed by instance_id); required"},
+			fromFlag(),
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
+			if err := applyFrom(c); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "dataset", "predictions"); err != nil {
+				return err
+			}
 			tasks, err := loadTasks(c)
 			if err != nil {
 				return err
@@ -50,8 +57,7 @@ func evalCommand() *cli.Command {
 			rep, err := run.Evaluate(c.Context, run.EvalOptions{
 				Run: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: map[string]any{"command": "eval", "dataset": c.String("dataset"), "predictions": c.String("predictions"),
-						"workers": c.Int("workers"), "timeout": c.Duration("timeout").String(), "test_cmd": c.String("test-cmd")},
+					Config: resolveConfig(c),
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},

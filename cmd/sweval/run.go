@@ -23,8 +23,8 @@ func runCommand() *cli.Command {
 		Usage: "run an agent against an OpenAI-compatible endpoint on every task, N rollouts each, and grade them (e.g. sweval run -d tasks.jsonl --scaffold openhands --model my-model --base-url http://127.0.0.1:8000/v1)",
 		Flags: append(append(append(datasetFlags(),
 			&cli.StringFlag{Name: "scaffold", Value: string(agent.OpenHands), Usage: "openhands (native function calling) or sweagent (thought + one fenced action)"},
-			&cli.StringFlag{Name: "model", Required: true, Usage: "model name sent to the endpoint"},
-			&cli.StringFlag{Name: "base-url", Required: true, Usage: "OpenAI-compatible endpoint including /v1, e.g. http://127.0.0.1:8000/v1"},
+			&cli.StringFlag{Name: "model", Usage: "model name sent to the endpoint"},
+			&cli.StringFlag{Name: "base-url", Usage: "OpenAI-compatible endpoint including /v1, e.g. http://127.0.0.1:8000/v1"},
 			&cli.StringFlag{Name: "api-key-env", Usage: "environment variable holding the API key (default OPENAI_API_KEY, which may be unset for local servers)"},
 			&cli.IntFlag{Name: "rollouts", Value: 1, Usage: "rollouts per instance"},
 			&cli.Float64Flag{Name: "temperature", Value: -1, Usage: "sampling temperature (default: the server's)"},
@@ -49,9 +49,16 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-guard", Usage: "do not refuse git clone/fetch/pull, history digging or reference downloads"},
 			&cli.StringFlag{Name: "judge-model", Usage: "also audit every trajectory with this LLM judge (verdict + evidence in judge.json; non-clean verdicts become audit flags)"},
 			&cli.StringFlag{Name: "judge-base-url", Usage: "OpenAI-compatible endpoint of the judge, including /v1 (default: --base-url)"},
+			fromFlag(),
 			&cli.StringFlag{Name: "calibration", Usage: "Doc2Repo: score against the test ids `sweval doc2repo calibrate --out` found passing on the reference"},
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
+			if err := applyFrom(c); err != nil {
+				return err
+			}
+			if err := requireFlags(c, "dataset", "model", "base-url"); err != nil {
+				return err
+			}
 			tasks, err := loadTasks(c)
 			if err != nil {
 				return err
@@ -101,9 +108,7 @@ func runCommand() *cli.Command {
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Run: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: map[string]any{"command": "run", "dataset": c.String("dataset"), "scaffold": c.String("scaffold"),
-						"model": c.String("model"), "base_url": c.String("base-url"), "rollouts": c.Int("rollouts"),
-						"temperature": c.Float64("temperature"), "max_steps": c.Int("max-steps")},
+					Config: resolveConfig(c),
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
