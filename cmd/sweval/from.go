@@ -103,4 +103,3 @@ func requireFlags(c *cli.Context, names ...string) error {
 	}
 	return nil
 }
-
