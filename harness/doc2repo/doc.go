@@ -17,6 +17,14 @@
 // test that never ran counts as failed, count mismatches are reported and
 // never capped; strict means all passed.
 //
+// Since issue 11 the install and the tests leave the assembly container:
+// harness/testrun installs (`pip --target`) as uid 1000 in a read-only
+// container of its own and runs the hidden tests in a fresh one through a
+// harness-owned pytest bootstrap, with a must-fail canary and a must-pass
+// control planted per file; any disagreement between the plugin's records,
+// JUnit and the observed exit code scores 0 with grade:tamper-<kind>.
+// Tasks with test commands, and Options.LegacyRunner, keep the path above.
+//
 // Calibrate runs the same pipeline with the reference as the submission and
 // records which tests pass there (the declared set) and which do not
 // (excluded), reporting where the manifest's declared count disagrees.
