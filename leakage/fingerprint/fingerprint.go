@@ -76,6 +76,8 @@ type Index struct {
 	post  map[uint64][]int32 // fingerprint → reference files holding it
 	bloom []uint64           // 1<<bloomBits bits: a fast "certainly not indexed" test
 	idSet map[string][]int32 // identifier → reference files (for .pyc)
+	// allowHash: contents that are not leaks (files of the base image).
+	allowHash map[ContentHash]bool
 }
 
 type ref struct {
@@ -140,8 +142,10 @@ func (ix *Index) Add(name string, src []byte) bool {
 // SourceExts are the extensions AddDir indexes.
 var SourceExts = map[string]bool{".py": true, ".pyi": true, ".pyx": true, ".pxd": true, ".c": true, ".h": true, ".cc": true, ".cpp": true, ".rs": true, ".js": true, ".ts": true, ".go": true, ".sh": true}
 
-// AddDir indexes every source file under root (by SourceExts), skipping
-// .git. Names are relative to root. It returns the number indexed.
+// AddDir indexes every source file under root (by SourceExts): the
+// reference's importable sources and tests, not its documentation, themes,
+// static assets or build output (nonSourceDirs). Names are relative to
+// root. It returns the number indexed.
 func (ix *Index) AddDir(root string) (int, error) {
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -149,7 +153,7 @@ func (ix *Index) AddDir(root string) (int, error) {
 			return err
 		}
 		if d.IsDir() {
-			if d.Name() == ".git" || d.Name() == "__pycache__" {
+			if p != root && isNonSourceDir(d.Name()) {
 				return filepath.SkipDir
 			}
 			return nil
