@@ -1,14 +1,12 @@
 package grade
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -162,26 +160,12 @@ func patchBytes(p string) []byte {
 	return []byte(p)
 }
 
-// tarFiles builds a tar of regular files (names relative, no directories).
+// tarFiles builds a tar of regular files (names relative, no
+// directories) with sandbox.WriteFiles, the project's one tar writer.
 func tarFiles(files map[string][]byte) ([]byte, error) {
 	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	now := time.Now()
-	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(files[n])), ModTime: now}); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", n, err)
-		}
-		if _, err := tw.Write(files[n]); err != nil {
-			return nil, fmt.Errorf("tar %s: %w", n, err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, fmt.Errorf("tar: %w", err)
+	if err := sandbox.WriteFiles(&buf, sandbox.FilesOf(files, 0o644, time.Now())...); err != nil {
+		return nil, fmt.Errorf("grade: %w", err)
 	}
 	return buf.Bytes(), nil
 }
