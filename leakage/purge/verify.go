@@ -29,6 +29,23 @@ func Scan(ctx context.Context, sb sandbox.Sandbox, ix *fingerprint.Index) (finge
 	return rep, nil
 }
 
+// BaseHashes hashes every regular file of a sandbox started from the base
+// (or env) image, before the reference is installed, for
+// fingerprint.Index.AllowHashes: what every task's image already holds is
+// not a leak of one task's reference.
+func BaseHashes(ctx context.Context, sb sandbox.Sandbox, maxBytes int64) (map[fingerprint.ContentHash]bool, error) {
+	p, err := sb.Start(ctx, sandbox.ExecRequest{Cmd: []string{"bash", "-c", tarRoot}, Timeout: 30 * time.Minute})
+	if err != nil {
+		return nil, fmt.Errorf("hash base image files: start tar in %.12s: %w", sb.ID(), err)
+	}
+	defer p.Close()
+	hs, err := fingerprint.HashTar(ctx, p.Output(), maxBytes)
+	if err != nil {
+		return hs, fmt.Errorf("hash base image files of %.12s: %w", sb.ID(), err)
+	}
+	return hs, nil
+}
+
 // PrepareAndVerify runs Prepare, then Scan; leaks fail it with a
 // *LeakError. The scan report is in the Result either way.
 func PrepareAndVerify(ctx context.Context, sb sandbox.Sandbox, cfg Config, ix *fingerprint.Index) (Result, error) {
