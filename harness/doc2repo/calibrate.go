@@ -1,12 +1,10 @@
 package doc2repo
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -113,8 +111,7 @@ func first(s []string, n int) []string {
 // TarDir archives a host directory (without .git and caches) as a
 // workspace archive.
 func TarDir(root string) ([]byte, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	var files []sandbox.File
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -131,26 +128,21 @@ func TarDir(root string) ([]byte, error) {
 			if strings.HasSuffix(e.Name(), ".egg-info") {
 				return filepath.SkipDir
 			}
-			return tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel) + "/", Mode: 0o755, Typeflag: tar.TypeDir})
+			files = append(files, sandbox.File{Name: filepath.ToSlash(rel), Mode: fs.ModeDir | 0o755})
+			return nil
 		}
 		if !e.Type().IsRegular() {
 			return nil
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: 0o644, Size: int64(len(b)), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		_, err = tw.Write(b)
-		return err
+		files = append(files, sandbox.File{Name: filepath.ToSlash(rel), Path: p, Mode: 0o644})
+		return nil
 	})
+	var buf bytes.Buffer
+	if err == nil {
+		err = sandbox.WriteFiles(&buf, files...)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("archive %s: %w", root, err)
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
 	}
 	return buf.Bytes(), nil
 }

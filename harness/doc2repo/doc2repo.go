@@ -705,24 +705,21 @@ func HiddenTests(task *benchmarks.Task) (map[string][]byte, error) {
 	return out, nil
 }
 
-// writeTree copies files (relative path → content) into dir in sb.
+// writeTree copies files (relative path → content) into dir in sb, in
+// name order, stamped now (a stale .pyc must never look newer).
 func writeTree(ctx context.Context, sb sandbox.Sandbox, dir string, files map[string][]byte) error {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
 	names := make([]string, 0, len(files))
 	for n := range files {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	now := time.Now()
+	entries := make([]sandbox.File, 0, len(names))
 	for _, n := range names {
-		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
-			return err
-		}
-		if _, err := tw.Write(files[n]); err != nil {
-			return err
-		}
+		entries = append(entries, sandbox.File{Name: n, Data: files[n], Mode: 0o644, ModTime: now})
 	}
-	if err := tw.Close(); err != nil {
+	var buf bytes.Buffer
+	if err := sandbox.WriteFiles(&buf, entries...); err != nil {
 		return err
 	}
 	return sb.CopyIn(ctx, dir, &buf)
