@@ -73,6 +73,10 @@ func TestCheckRun(t *testing.T) {
 		{name: "control deselected", exit: 1, recs: recs(rec(id("test_a"), "call", "passed"), rec(id("test_can"), "call", "failed")),
 			junit: junit(jcase("test_a", false), jcase("test_can", true)), flags: "grade:tamper-control-missing"},
 		{name: "collection error", exit: 2, recs: recs(`{"id": "tests/test_x.py", "when": "collect", "outcome": "failed"}`), junit: junit()},
+		{name: "module skipped", exit: 0, recs: recs(rec(id("test_a"), "setup", "skipped"), rec(id("test_can"), "setup", "skipped"), rec(id("test_ctl"), "setup", "skipped")),
+			junit: junit(`<testcase classname="tests.test_x" name="test_a" file="tests/test_x.py"><skipped/></testcase>`, `<testcase classname="tests.test_x" name="test_can" file="tests/test_x.py"><skipped/></testcase>`, `<testcase classname="tests.test_x" name="test_ctl" file="tests/test_x.py"><skipped/></testcase>`), tests: 1},
+		{name: "canary skipped alone", exit: 0, recs: recs(rec(id("test_a"), "call", "passed"), rec(id("test_can"), "setup", "skipped"), rec(id("test_ctl"), "call", "passed")),
+			junit: junit(jcase("test_a", false), `<testcase classname="tests.test_x" name="test_can" file="tests/test_x.py"><skipped/></testcase>`, jcase("test_ctl", false)), flags: "grade:tamper-canary grade:tamper-exit-code"},
 		{name: "no records, exit 0", exit: 0, rerr: errors.New("no such file"), flags: "grade:tamper-exit-code"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
