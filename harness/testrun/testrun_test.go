@@ -197,3 +197,34 @@ func tail(s string) string {
 
 var _ = tar.TypeReg
 var _ = bytes.NewReader
+
+// TestRunBundledReferences: every bundled Doc2Repo reference scores all its
+// declared tests with no flag on the separated runner.
+func TestRunBundledReferences(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test")
+	}
+	img := testenv.BaseImage(t)
+	rt := sandbox.NewDocker(testenv.Docker(t), sandbox.Options{})
+	for _, c := range []struct {
+		task     string
+		declared int
+	}{{"iniconf", 63}, {"unitconv", 73}} {
+		t.Run(c.task, func(t *testing.T) {
+			dir := filepath.Join("..", "..", "testdata", "doc2repo", c.task, "reference")
+			hidden := map[string][]byte{}
+			for n, b := range readDir(t, filepath.Join(dir, "tests"), "") {
+				hidden["tests/"+n] = b
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			out, err := Run(ctx, rt, Plan{Image: img, RunID: "testrun-test", Task: c.task, Workspace: tarOf(t, readDir(t, dir, "tests")), Install: true, Hidden: hidden, Seed: 7})
+			if err != nil {
+				t.Fatalf("run: %v\n%s", err, out.Log)
+			}
+			if n := passed(out.Tests); n != c.declared || len(out.Flags) > 0 || out.Install != "" {
+				t.Fatalf("passed %d/%d, flags %v %v, install %q\n%s", n, c.declared, out.Flags, out.Evidence, out.Install, tail(out.Log))
+			}
+		})
+	}
+}
