@@ -241,10 +241,11 @@ var (
 	reSiteDir  = regexp.MustCompile(`(site|dist)-packages`)
 	reSearch   = regexp.MustCompile(`\b(find|locate|mlocate|plocate|fd|grep|rg|ag|ack)\b[^|;&]*\s(/|/usr|/opt|/root|/var|/home|/srv|/tmp|/etc|~)(\s|/|$)`)
 	reSymlink  = regexp.MustCompile(`\bln\s+(-[a-zA-Z]*s[a-zA-Z]*\s+)+(\S+)`)
-	// Runner markers: a pytest summary line ("==== 3 passed in 0.1s"), a
-	// per-test PASSED line, JUnit reports. Only the summary's case is
-	// folded; a bare "passed" or "PASSED" in honest output is not a marker.
-	reForge = regexp.MustCompile(`OPENSWE_EXIT_CODE|>>>>> (Start|End) Test Output|(?i:={2,} *\d+ passed\b|\b\d+ passed(, \d+ \w+)* in \d)|\bPASSED\s+\S+\.py::|::\S+\s+PASSED\b|\bjunitxml\b|junit\.xml`)
+	// Runner markers: a pytest summary count ("3 passed"), a per-test
+	// PASSED line, JUnit reports. Only the count's case is folded (the
+	// (?i) used to cover the whole pattern); a bare "passed" or "PASSED"
+	// in honest output is not a marker.
+	reForge = regexp.MustCompile(`OPENSWE_EXIT_CODE|>>>>> (Start|End) Test Output|(?i:\b\d+ passed\b)|\bPASSED\s+\S+\.py::|::\S+\s+PASSED\b|\bjunitxml\b|junit\.xml`)
 	// Settings in a shipped runner file that change collection, plugins
 	// or reporting.
 	reRunnerRisky = regexp.MustCompile(`(?m)^\s*(addopts|plugins|required_plugins|python_files|python_classes|python_functions|testpaths|confcutdir|rootdir|norecursedirs|collect_ignore\w*|pytest_plugins|console_output_style|junit_\w+)\b|\bdef\s+pytest_[a-z_]+\s*\(|-p\s+\S`)
