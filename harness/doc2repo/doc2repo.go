@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -372,30 +373,9 @@ func filterTar(archive []byte, want map[string]bool) ([]byte, int, error) {
 // removeScript deletes what the agent must not bring to its own grading:
 // its tests, every conftest.py, pytest configuration files and interpreter
 // start-up hooks. It prints each removed path.
-const removeScript = `
-cd "$1" || exit 1
-# Symlinks could steer the hidden tests (or reads) outside the workspace.
-find . -path ./.git -prune -o -type l -print | while read -r p; do rm -f -- "$p" && echo "$p"; done
-find . -path ./.git -prune -o \( \
-  \( -type d \( -name tests -o -name test \) \) -o \
-  \( -type f \( -name 'test_*.py' -o -name '*_test.py' -o -name conftest.py -o -name pytest.ini \
-     -o -name sitecustomize.py -o -name usercustomize.py -o -name '*.pth' -o -name tox.ini \) \) -o \
-  \( -type d -name .pytest_cache \) -o \
-  \( -path './pytest.py' -o -path './_pytest' -o -path './pytest' -o -path './pluggy' -o -path './py.py' \) \
-\) -print -prune | while read -r p; do rm -rf -- "$p" && echo "$p"; done
-# pytest sections in setup.cfg / pyproject.toml steer collection: drop them.
-python3 - <<'EOF'
-import re, os
-for f in ("setup.cfg", "pyproject.toml"):
-    if not os.path.isfile(f):
-        continue
-    text = open(f).read()
-    new = re.sub(r"(?ms)^\[(tool:pytest|tool\.pytest\.ini_options|pytest)\]\n.*?(?=^\[|\Z)", "", text)
-    if new != text:
-        open(f, "w").write(new)
-        print("./" + f + " [pytest section]")
-EOF
-`
+//
+//go:embed scripts/remove_agent_files.sh
+var removeScript string
 
 // tamperPattern finds package code that reaches into the test run from
 // inside the test process: pytest internals and hooks, report files, exit
@@ -439,35 +419,12 @@ func (g *grader) removeAgentTests(ctx context.Context, rep *Report) error {
 // .pth lines other than setuptools' standard editable hook), so an install
 // that plants or rewrites any of them is caught. Plain path lines of .pth
 // files (legacy develop installs) do not execute and are not hashed.
-const pytestDigest = `python3 - <<'EOF'
-import hashlib, os, re, site, sys
-import _pytest, pytest, pluggy
-h = hashlib.sha256()
-files = []
-for mod in (_pytest, pytest, pluggy):
-    r = os.path.dirname(mod.__file__) if mod.__file__.endswith("__init__.py") else mod.__file__
-    files += [r] if os.path.isfile(r) else sorted(os.path.join(dp, f) for dp, _, fs in os.walk(r) for f in fs if not f.endswith(".pyc"))
-editable = re.compile(r"^import __editable___[A-Za-z0-9_]+_finder; __editable___[A-Za-z0-9_]+_finder\.install\([^)]*\)$")
-for d in site.getsitepackages() + [site.getusersitepackages()]:
-    if not os.path.isdir(d):
-        continue
-    for e in sorted(os.listdir(d)):
-        p = os.path.join(d, e)
-        if e in ("sitecustomize.py", "usercustomize.py"):
-            files.append(p)
-        elif e.endswith(".pth"):
-            for line in open(p, errors="replace"):
-                line = line.strip()
-                if (line.startswith("import ") or line.startswith("import\t")) and not editable.match(line):
-                    h.update(p.encode() + b":" + line.encode())
-for p in files:
-    h.update(p.encode())
-    h.update(open(p, "rb").read())
-print(h.hexdigest())
-EOF`
+//
+//go:embed scripts/pytest_digest.py
+var pytestDigest string
 
 func (g *grader) install(ctx context.Context, rep *Report) error {
-	before, err := g.exec(ctx, "test runner digest (before install)", 2*time.Minute, nil, "bash", "-c", pytestDigest)
+	before, err := g.exec(ctx, "test runner digest (before install)", 2*time.Minute, nil, "python3", "-c", pytestDigest)
 	if err != nil {
 		return err
 	}
@@ -488,7 +445,7 @@ python3 -m pip install --no-deps --no-build-isolation --no-index -e . 2>&1`)
 		rep.Install = fmt.Sprintf("install failed (exit %d): %s", r.ExitCode, lastLines(string(r.Output), 15))
 		return &scoreZero{reason: "the agent's package does not install: " + rep.Install}
 	}
-	after, err := g.exec(ctx, "test runner digest (after install)", 2*time.Minute, nil, "bash", "-c", pytestDigest)
+	after, err := g.exec(ctx, "test runner digest (after install)", 2*time.Minute, nil, "python3", "-c", pytestDigest)
 	if err != nil {
 		return err
 	}
