@@ -83,9 +83,10 @@ sweval_gitdir() {
   printf '%s\n' "$SWEVAL_WT/.git/objects" >"$SWEVAL_GD/objects/info/alternates"
   printf '[core]\n\trepositoryformatversion = 0\n\tbare = false\n' >"$SWEVAL_GD/config"
   cp .git/HEAD "$SWEVAL_GD/HEAD" 2>/dev/null || printf 'ref: refs/heads/main\n' >"$SWEVAL_GD/HEAD"
-  [ -d .git/refs ] && cp -R .git/refs/. "$SWEVAL_GD/refs/"
+  # Symlinks in .git (refs -> /) are not followed: data only, bounded.
+  [ -d .git/refs ] && [ ! -L .git/refs ] && cp -RP .git/refs/. "$SWEVAL_GD/refs/"
   for f in packed-refs index shallow info/exclude; do [ -f ".git/$f" ] && [ ! -L ".git/$f" ] && cp ".git/$f" "$SWEVAL_GD/$f"; done
-  for f in .git/sharedindex.*; do [ -f "$f" ] && cp "$f" "$SWEVAL_GD/"; done
+  for f in .git/sharedindex.*; do [ -f "$f" ] && [ ! -L "$f" ] && cp "$f" "$SWEVAL_GD/"; done
   return 0
 }
 git_() {
