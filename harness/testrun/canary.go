@@ -102,24 +102,51 @@ func Plant(rng *rand.Rand, file string, src []byte) ([]byte, []Planted) {
 
 // insertionPoints are line indexes before which a new top-level function
 // can go without changing what the file means: a column-0 def, class or
-// decorator line not preceded by a decorator and not inside a triple-quoted
-// string; len(lines) (the end) is always one.
+// decorator line that starts a statement (no bracket left open above it),
+// is not inside a triple-quoted string and does not follow a decorator,
+// however many lines that decorator spans; len(lines) is always one.
 func insertionPoints(lines []string) []int {
 	var pts []int
 	inString := false
-	prevDecorator := false
+	inDecorator := false // between an @ line and the def/class it decorates
+	depth := 0           // brackets left open by earlier lines
 	for i, l := range lines {
-		if !inString && (strings.HasPrefix(l, "def ") || strings.HasPrefix(l, "async def ") || strings.HasPrefix(l, "class ") || strings.HasPrefix(l, "@")) && !prevDecorator {
+		top := !inString && depth == 0
+		def := strings.HasPrefix(l, "def ") || strings.HasPrefix(l, "async def ") || strings.HasPrefix(l, "class ")
+		if top && (def || strings.HasPrefix(l, "@")) && !inDecorator {
 			pts = append(pts, i)
+		}
+		if top && strings.HasPrefix(l, "@") {
+			inDecorator = true
+		} else if top && def {
+			inDecorator = false
 		}
 		if n := strings.Count(l, `"""`) + strings.Count(l, `'''`); n%2 == 1 {
 			inString = !inString
 		}
-		if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "#") {
-			prevDecorator = !inString && strings.HasPrefix(l, "@")
+		if !inString {
+			depth = max(0, depth+bracketBalance(l))
 		}
 	}
 	return append(pts, len(lines))
+}
+
+// reShortString matches one-line string literals and comments, whose
+// brackets do not count.
+var reShortString = regexp.MustCompile(`'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|#.*$`)
+
+// bracketBalance is how many brackets line opens minus how many it closes.
+func bracketBalance(line string) int {
+	n := 0
+	for _, c := range reShortString.ReplaceAllString(line, "") {
+		switch c {
+		case '(', '[', '{':
+			n++
+		case ')', ']', '}':
+			n--
+		}
+	}
+	return n
 }
 
 // vocabulary is the words of the file's own test names, so invented names

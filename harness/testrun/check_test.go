@@ -12,7 +12,7 @@ import (
 )
 
 func TestPlantKeepsDecoratorsAndStrings(t *testing.T) {
-	src := "import pytest\nfrom iniconf import parse\n\n\n@pytest.mark.parametrize('x', [1])\ndef test_parse_value(x):\n    assert parse(x)\n\n\nDOC = \"\"\"\ndef test_inside_string():\n\"\"\"\n\n\nclass TestDump:\n    def test_dump_empty(self):\n        pass\n"
+	src := "import pytest\nfrom iniconf import parse\n\n\n@pytest.mark.parametrize('x', [1])\ndef test_parse_value(x):\n    assert parse(x)\n\n\nDOC = \"\"\"\ndef test_inside_string():\n\"\"\"\n\n\nclass TestDump:\n    def test_dump_empty(self):\n        pass\n\n\n@pytest.mark.parametrize(\"word,expected\", [\n    (\"1\", True), (\"(\", False),\n])\ndef test_words(word, expected):\n    pass\n\n\nCASES = dict(\n    a=1,\ndef_=2)\n"
 	for seed := range uint64(50) {
 		out, planted := Plant(rand.New(rand.NewPCG(seed, 1)), "tests/test_x.py", []byte(src))
 		text := string(out)
@@ -26,6 +26,12 @@ func TestPlantKeepsDecoratorsAndStrings(t *testing.T) {
 		}
 		if !strings.Contains(text, "@pytest.mark.parametrize('x', [1])\ndef test_parse_value(x):") {
 			t.Fatalf("seed %d: a planted test split a decorator from its function:\n%s", seed, text)
+		}
+		if !strings.Contains(text, "])\ndef test_words(word, expected):") {
+			t.Fatalf("seed %d: a planted test split a multi-line decorator from its function:\n%s", seed, text)
+		}
+		if !strings.Contains(text, "    a=1,\ndef_=2)") {
+			t.Fatalf("seed %d: a planted test went inside an open bracket:\n%s", seed, text)
 		}
 		if !strings.Contains(text, "DOC = \"\"\"\ndef test_inside_string():\n\"\"\"") {
 			t.Fatalf("seed %d: a planted test went inside a string:\n%s", seed, text)

@@ -91,9 +91,9 @@ func (o *Outcome) flag(kind, evidence string) {
 // Run grades p: install phase (if asked), then the tests in a fresh
 // container. An error is the harness's; the agent's failures are in the
 // Outcome.
-func Run(ctx context.Context, rt sandbox.Runtime, p Plan) (Outcome, error) {
-	var out Outcome
+func Run(ctx context.Context, rt sandbox.Runtime, p Plan) (out Outcome, err error) {
 	var log strings.Builder
+	// Named results: the log reaches the caller on every return path.
 	defer func() { out.Log = log.String() }()
 	if p.Workdir == "" {
 		p.Workdir = "/tmp/workspace"
