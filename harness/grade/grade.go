@@ -77,6 +77,10 @@ type Outcome struct {
 	// reject, container trouble, an unreadable test run): Status is error.
 	Infra    bool
 	TimedOut bool
+	// Flags are what grading detected besides the tests' outcome
+	// (grade:tamper-patch-path for a patch that reaches into .git or out
+	// of the repository); they join the rollout's audit flags.
+	Flags []string
 	// TestDuration is the test command's own wall time, measured inside
 	// the container (OpenSWE: the exec's duration).
 	TestDuration time.Duration
@@ -135,6 +139,9 @@ func Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch 
 	}
 	if err := checkPatchPaths(patch); err != nil {
 		out.Status, out.Error = result.StatusUnresolved, "patch does not apply: "+err.Error()
+		if errors.Is(err, ErrUnsafePatch) {
+			out.Flags = append(out.Flags, FlagUnsafePatch)
+		}
 		return out, nil
 	}
 	if task.Kind == benchmarks.KindOpenSWE && strings.TrimSpace(task.EvalScript) != "" {

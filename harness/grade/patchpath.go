@@ -88,6 +88,10 @@ func checkPatch(patch string) error {
 // as grade:tamper-patch-path) from one that merely does not apply.
 var ErrUnsafePatch = errors.New("unsafe patch")
 
+// FlagUnsafePatch marks a rollout whose patch CheckPatch refused: an
+// attempt on the grader's own tools, not an honest patch that failed.
+const FlagUnsafePatch = "grade:tamper-patch-path"
+
 type symlink struct{ link, target string }
 
 var (

@@ -2,6 +2,7 @@ package grade
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,6 +48,9 @@ func TestIntegrationPatchPlantsGitConfig(t *testing.T) {
 			}
 			if out.Status == result.StatusResolved || !strings.Contains(out.Error, "unsafe patch") {
 				t.Errorf("status %s error %q, want unresolved and refused\n%s", out.Status, out.Error, out.Log)
+			}
+			if !slices.Contains(out.Flags, FlagUnsafePatch) {
+				t.Errorf("flags %v, want %s", out.Flags, FlagUnsafePatch)
 			}
 			if got := sh(t, sb, "ls /tmp/sweval-pwned .git/hooks/post-checkout 2>&1; grep -c 'a - b' calc.py"); !strings.Contains(got, "1") {
 				t.Errorf("a planted program ran or calc.py changed: %s", got)

@@ -236,6 +236,7 @@ func VerdictOf(o grade.Outcome) result.Verdict {
 	v := result.Verdict{
 		Status: o.Status, Resolution: o.Resolution, TestsStatus: o.TestsStatus,
 		PatchMethod: o.PatchMethod, TestExitCode: o.TestExitCode, Error: o.Error, Log: o.Log,
+		Flags: o.Flags,
 	}
 	if o.Status == result.StatusResolved {
 		v.PassFraction, v.Strict = 1, true
