@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -312,11 +311,11 @@ func (p *ctrProcess) Close() error {
 // CopyIn extracts tarStream into dir through `tar -x` in the container, as
 // the Docker runtime does.
 func (s *ctrSandbox) CopyIn(ctx context.Context, dir string, tarStream io.Reader) error {
-	if dir == "" {
-		return errors.New("sandbox: copy in: empty destination directory")
+	cmd, err := copyInCommand(dir)
+	if err != nil {
+		return err
 	}
-	_, err := s.run(ctx, []string{"sh", "-c", `mkdir -p -- "$1" && exec tar -x --no-same-owner -f - -C "$1"`, "sh", dir},
-		tarStream, s.c.opts.ExecTimeout)
+	_, err = s.run(ctx, cmd, tarStream, s.c.opts.ExecTimeout)
 	if err != nil {
 		return fmt.Errorf("sandbox: copy into %s:%s: %w", shortID(s.id), dir, err)
 	}
@@ -325,16 +324,9 @@ func (s *ctrSandbox) CopyIn(ctx context.Context, dir string, tarStream io.Reader
 
 // CopyOut streams a tar of p from `tar -c` in the container.
 func (s *ctrSandbox) CopyOut(ctx context.Context, p string) (io.ReadCloser, error) {
-	if p == "" {
-		return nil, errors.New("sandbox: copy out: empty path")
-	}
-	clean := path.Clean(p)
-	dir, base := path.Split(clean)
-	if base == "" || clean == "/" {
-		dir, base = "/", "."
-	}
-	if dir == "" {
-		dir = "."
+	dir, base, err := copyOutSource(p)
+	if err != nil {
+		return nil, err
 	}
 	pr, pw := io.Pipe()
 	go func() {

@@ -21,11 +21,11 @@ import (
 // not see tmpfs contents at all. Ownership in the archive is not restored
 // (the container has no CAP_CHOWN); files belong to the exec's user.
 func (s *dockerSandbox) CopyIn(ctx context.Context, dir string, tarStream io.Reader) error {
-	if dir == "" {
-		return errors.New("sandbox: copy in: empty destination directory")
+	cmd, err := copyInCommand(dir)
+	if err != nil {
+		return err
 	}
-	_, err := s.run(ctx, []string{"sh", "-c", `mkdir -p -- "$1" && exec tar -x --no-same-owner -f - -C "$1"`, "sh", dir},
-		tarStream, s.d.opts.ExecTimeout)
+	_, err = s.run(ctx, cmd, tarStream, s.d.opts.ExecTimeout)
 	if err != nil {
 		return fmt.Errorf("sandbox: copy into %s:%s: %w", shortID(s.id), dir, err)
 	}
@@ -36,16 +36,9 @@ func (s *dockerSandbox) CopyIn(ctx context.Context, dir string, tarStream io.Rea
 // `docker cp` does) from `tar -c` run in the container. The stream's Read
 // returns an error naming the tar failure if tar exits non-zero; Close it.
 func (s *dockerSandbox) CopyOut(ctx context.Context, p string) (io.ReadCloser, error) {
-	if p == "" {
-		return nil, errors.New("sandbox: copy out: empty path")
-	}
-	clean := path.Clean(p)
-	dir, base := path.Split(clean)
-	if base == "" || clean == "/" {
-		dir, base = "/", "."
-	}
-	if dir == "" {
-		dir = "."
+	dir, base, err := copyOutSource(p)
+	if err != nil {
+		return nil, err
 	}
 	cli := s.d.cli
 	cr, err := cli.ExecCreate(ctx, s.id, client.ExecCreateOptions{
@@ -140,4 +133,30 @@ func ReadFile(ctx context.Context, sb Sandbox, p string) ([]byte, error) {
 		return nil, fmt.Errorf("sandbox: read file %s: %w", p, err)
 	}
 	return data, nil
+}
+
+// copyInCommand is the in-container command both runtimes pipe a tar into:
+// the archive endpoints refuse read-only roots and cannot see tmpfs.
+func copyInCommand(dir string) ([]string, error) {
+	if dir == "" {
+		return nil, errors.New("sandbox: copy in: empty destination directory")
+	}
+	return []string{"sh", "-c", `mkdir -p -- "$1" && exec tar -x --no-same-owner -f - -C "$1"`, "sh", dir}, nil
+}
+
+// copyOutSource splits p into the directory tar -c runs in and the entry it
+// archives, so the tar's top entry is p's base name, as `docker cp` does.
+func copyOutSource(p string) (dir, base string, err error) {
+	if p == "" {
+		return "", "", errors.New("sandbox: copy out: empty path")
+	}
+	clean := path.Clean(p)
+	dir, base = path.Split(clean)
+	if base == "" || clean == "/" {
+		dir, base = "/", "."
+	}
+	if dir == "" {
+		dir = "."
+	}
+	return dir, base, nil
 }
