@@ -69,12 +69,28 @@ type Meta struct {
 	Config    any         `json:"config"`
 }
 
+// LockName is the writer lock's file in a run directory.
+const LockName = ".lock"
+
 // Execute runs every job not yet in the run directory's results.jsonl and
 // returns the run report over all of them.
 func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (result.RunReport, error) {
 	log := loggerOr(opts.Logger)
 	if opts.Workers < 1 {
 		opts.Workers = 1
+	}
+	// One writer per run directory: a second process with the same run id
+	// (another terminal, a requeued job) stops here instead of redoing
+	// every rollout beside the first.
+	lock, err := result.AcquireLock(filepath.Join(opts.Dir, LockName))
+	if err != nil {
+		return result.RunReport{}, fmt.Errorf("run %s: %w", opts.RunID, err)
+	}
+	defer lock.Release()
+	if n, err := result.SweepTemp(opts.Dir); err != nil {
+		log.Warn("could not remove temporary files of a killed write", "dir", opts.Dir, "err", err)
+	} else if n > 0 {
+		log.Info("removed temporary files of a killed write", "dir", opts.Dir, "count", n)
 	}
 	if err := writeMeta(opts); err != nil {
 		return result.RunReport{}, err
