@@ -252,17 +252,7 @@ func (c *Containerd) specOpts(img containerd.Image, spec Spec) []oci.SpecOpts {
 
 // CloseAll removes every sandbox this runtime created and has not closed.
 func (c *Containerd) CloseAll(ctx context.Context) error {
-	c.mu.Lock()
-	sbs := make([]*ctrSandbox, 0, len(c.live))
-	for _, sb := range c.live {
-		sbs = append(sbs, sb)
-	}
-	c.mu.Unlock()
-	var errs []error
-	for _, sb := range sbs {
-		errs = append(errs, sb.Close(ctx))
-	}
-	return errors.Join(errs...)
+	return closeLive(ctx, &c.mu, c.live)
 }
 
 // Reap removes managed containers (and their tasks) whose owner process is

@@ -232,12 +232,18 @@ func shortID(id string) string {
 // yet. Call it on SIGINT/SIGTERM (e.g. after signal.NotifyContext fires);
 // it ignores ctx cancellation for the removals themselves.
 func (d *Docker) CloseAll(ctx context.Context) error {
-	d.mu.Lock()
-	sbs := make([]*dockerSandbox, 0, len(d.live))
-	for _, sb := range d.live {
+	return closeLive(ctx, &d.mu, d.live)
+}
+
+// closeLive closes every sandbox in live (guarded by mu) for both runtimes'
+// CloseAll, outside the lock, since Close removes itself from live.
+func closeLive[S interface{ Close(context.Context) error }](ctx context.Context, mu *sync.Mutex, live map[string]S) error {
+	mu.Lock()
+	sbs := make([]S, 0, len(live))
+	for _, sb := range live {
 		sbs = append(sbs, sb)
 	}
-	d.mu.Unlock()
+	mu.Unlock()
 	var errs []error
 	for _, sb := range sbs {
 		errs = append(errs, sb.Close(ctx))
