@@ -72,14 +72,7 @@ for f in ("records.jsonl", "junit.xml"):
     except OSError:
         pass
 rec = open(os.path.join(out, "records.jsonl"), "w", buffering=1)
-class SwevalReport:
-    def pytest_runtest_logreport(self, report):
-        rec.write(json.dumps({"id": report.nodeid, "when": report.when, "outcome": report.outcome,
-                              "xfail": hasattr(report, "wasxfail")}) + "\n")
-    def pytest_collectreport(self, report):
-        if report.failed:
-            rec.write(json.dumps({"id": report.nodeid, "when": "collect", "outcome": "failed"}) + "\n")
-paths = [p for p in (site_dir if site_dir != "-" else "", root) if p]
+` + reportPlugin + `paths = [p for p in (site_dir if site_dir != "-" else "", root) if p]
 i = next((i for i, p in enumerate(sys.path) if p.endswith(("site-packages", "dist-packages"))), len(sys.path))
 sys.path[i:i] = paths
 os.chdir(root)
@@ -91,4 +84,16 @@ rec.close()
 sys.stdout.flush()
 sys.stderr.flush()
 os._exit(int(rc))
+`
+
+// reportPlugin is the harness's pytest plugin: one JSON record per test
+// phase and per failed collection, written to the open file rec (a
+// records.jsonl that parseRecords reads). Its text needs json imported.
+const reportPlugin = `class SwevalReport:
+    def pytest_runtest_logreport(self, report):
+        rec.write(json.dumps({"id": report.nodeid, "when": report.when, "outcome": report.outcome,
+                              "xfail": hasattr(report, "wasxfail")}) + "\n")
+    def pytest_collectreport(self, report):
+        if report.failed:
+            rec.write(json.dumps({"id": report.nodeid, "when": "collect", "outcome": "failed"}) + "\n")
 `

@@ -1,0 +1,25 @@
+package testrun
+
+import (
+	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/harness/sandbox"
+)
+
+// ReportPlugin is the Python source of the harness's reporting plugin, the
+// class SwevalReport: a runner that defines an open file rec (records.jsonl)
+// and imports json can pass SwevalReport() to pytest.main, and Check reads
+// what it wrote. SWE-style grading (package swegrade) runs it too.
+const ReportPlugin = reportPlugin
+
+// Check cross-checks one pytest process that ran label (a file, or a set
+// of files in one process): the plugin's records against JUnit and the
+// exit code the harness observed, and the planted canaries and controls.
+// Hidden outcomes go into out.Tests only when nothing disagrees; every
+// disagreement is a grade:tamper-<kind> flag with evidence on out. A
+// planted canary fails, so the only honest exit code is 1.
+func Check(label string, r sandbox.ExecResult, records []byte, recordsErr error, junit []byte, junitErr error, planted []Planted, out *Outcome) {
+	if out.Tests == nil {
+		out.Tests = map[string]grade.TestStatus{}
+	}
+	checkRun(label, r, records, recordsErr, junit, junitErr, planted, out)
+}
