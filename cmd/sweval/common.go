@@ -113,18 +113,19 @@ func dockerClient(ctx context.Context) (*client.Client, error) {
 	return cli, nil
 }
 
-// environment wires the image builder and sandbox runtime from the flags.
-// The returned cleanup removes every container this process created and
-// any left by a killed earlier run of the same run id.
-func environment(c *cli.Context, runID string) (run.Environment, *sandbox.Docker, func(), error) {
+// environment wires the image builder and the sandbox runtime --runtime
+// selects (env.Runtime: Docker or containerd) from the flags. The returned
+// cleanup removes every container this process created and any left by a
+// killed earlier run of the same run id.
+func environment(c *cli.Context, runID string) (run.Environment, func(), error) {
 	cli, err := dockerClient(c.Context)
 	if err != nil {
-		return run.Environment{}, nil, nil, err
+		return run.Environment{}, nil, err
 	}
 	mem, err := parseBytes(c.String("memory"))
 	if err != nil {
 		cli.Close()
-		return run.Environment{}, nil, nil, fmt.Errorf("--memory: %w", err)
+		return run.Environment{}, nil, fmt.Errorf("--memory: %w", err)
 	}
 	log := logger(c)
 	rt := sandbox.NewDocker(cli, sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids")})
@@ -145,7 +146,7 @@ func environment(c *cli.Context, runID string) (run.Environment, *sandbox.Docker
 	closeCtr, err := useContainerd(c, &env, cli, runID)
 	if err != nil {
 		cli.Close()
-		return run.Environment{}, nil, nil, err
+		return run.Environment{}, nil, err
 	}
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -156,7 +157,7 @@ func environment(c *cli.Context, runID string) (run.Environment, *sandbox.Docker
 		}
 		cli.Close()
 	}
-	return env, rt, cleanup, nil
+	return env, cleanup, nil
 }
 
 // parseBytes reads sizes like 512m, 4g, 1073741824.

@@ -17,7 +17,6 @@ import (
 	gradedoc "github.com/sweval/sweval/harness/doc2repo"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
-	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/leakage/purge"
 )
 
@@ -92,7 +91,7 @@ func doc2repoCommand() *cli.Command {
 					&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
 				}, dockerFlags()...),
 				Action: func(c *cli.Context) error {
-					tasks, runID, env, rt, cleanup, err := doc2repoSession(c, "check-leaks")
+					tasks, runID, env, cleanup, err := doc2repoSession(c, "check-leaks")
 					if err != nil {
 						return err
 					}
@@ -112,7 +111,7 @@ func doc2repoCommand() *cli.Command {
 							return err
 						}
 						start := time.Now()
-						res, err := purge.CheckTask(c.Context, rt, &task, purge.CheckOptions{Image: image, RunID: runID, NoPurge: c.Bool("no-purge"), Skip: skip})
+						res, err := purge.CheckTask(c.Context, env.Runtime, &task, purge.CheckOptions{Image: image, RunID: runID, NoPurge: c.Bool("no-purge"), Skip: skip})
 						var leakErr *purge.LeakError
 						if err != nil && !errors.As(err, &leakErr) {
 							return fmt.Errorf("check %s: %w", task.ID, err)
@@ -147,7 +146,7 @@ func doc2repoCommand() *cli.Command {
 					&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
 				}, dockerFlags()...),
 				Action: func(c *cli.Context) error {
-					tasks, runID, env, rt, cleanup, err := doc2repoSession(c, "calibrate")
+					tasks, runID, env, cleanup, err := doc2repoSession(c, "calibrate")
 					if err != nil {
 						return err
 					}
@@ -163,7 +162,7 @@ func doc2repoCommand() *cli.Command {
 					}
 					prog := run.NewProgress(progressWriter(c), "agree with the manifest", len(tasks), 0, 0)
 					for _, task := range tasks {
-						cal, err := gradedoc.Calibrate(c.Context, rt, &task, gradedoc.Options{Image: image, RunID: runID})
+						cal, err := gradedoc.Calibrate(c.Context, env.Runtime, &task, gradedoc.Options{Image: image, RunID: runID})
 						if err != nil {
 							return fmt.Errorf("calibrate %s: %w", task.ID, err)
 						}
@@ -185,15 +184,16 @@ func doc2repoCommand() *cli.Command {
 }
 
 // doc2repoSession loads --tasks and connects the image builder and the
-// sandbox runtime under a fresh run id named after the command.
-func doc2repoSession(c *cli.Context, command string) ([]benchmarks.Task, string, run.Environment, *sandbox.Docker, func(), error) {
+// sandbox runtime (env.Runtime, as --runtime selects) under a fresh run id
+// named after the command.
+func doc2repoSession(c *cli.Context, command string) ([]benchmarks.Task, string, run.Environment, func(), error) {
 	tasks, err := loadDoc2RepoTasks(c)
 	if err != nil {
-		return nil, "", run.Environment{}, nil, nil, err
+		return nil, "", run.Environment{}, nil, err
 	}
 	runID := command + "-" + time.Now().UTC().Format("20060102-150405")
-	env, rt, cleanup, err := environment(c, runID)
-	return tasks, runID, env, rt, cleanup, err
+	env, cleanup, err := environment(c, runID)
+	return tasks, runID, env, cleanup, err
 }
 
 func loadDoc2RepoTasks(c *cli.Context) ([]benchmarks.Task, error) {

@@ -49,7 +49,7 @@ func evalCommand() *cli.Command {
 				logger(c).Warn("skipping malformed prediction", "err", e)
 			}
 			dir, id := runDir(c)
-			env, _, cleanup, err := environment(c, id)
+			env, cleanup, err := environment(c, id)
 			if err != nil {
 				return err
 			}

@@ -72,13 +72,13 @@ func redteamCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			env, rt, cleanup, err := environment(c, id)
+			env, cleanup, err := environment(c, id)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
 			dir := filepath.Join(c.String("output"), id)
-			hooks := gradedoc.NewHooks(rt, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
+			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
 			var synth []benchmarks.Task
 			for _, k := range cases {
 				synth = append(synth, k.Task)

@@ -99,12 +99,12 @@ func runCommand() *cli.Command {
 				return err
 			}
 			dir, id := runDir(c)
-			env, rt, cleanup, err := environment(c, id)
+			env, cleanup, err := environment(c, id)
 			if err != nil {
 				return err
 			}
 			defer cleanup()
-			hooks := gradedoc.NewHooks(rt, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
+			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Run: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),

@@ -20,7 +20,7 @@ func validateCommand() *cli.Command {
 				return err
 			}
 			_, id := runDir(c)
-			env, _, cleanup, err := environment(c, "validate-"+id)
+			env, cleanup, err := environment(c, "validate-"+id)
 			if err != nil {
 				return err
 			}
