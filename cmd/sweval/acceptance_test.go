@@ -22,6 +22,7 @@ import (
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/harness/result"
+	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/internal/fixtures"
 	"github.com/sweval/sweval/internal/testenv"
 	"github.com/sweval/sweval/scaffolds/replay"
@@ -139,6 +140,20 @@ func TestEvalGoldResolvesEveryValidInstanceAndEmptyNone(t *testing.T) {
 			}
 			if !strings.Contains(stdout, "resolved") {
 				t.Fatalf("no results table on stdout:\n%s", stdout)
+			}
+			// run.json names the exact images by digest, as the daemon reports them.
+			var meta run.Meta
+			data, err := os.ReadFile(filepath.Join(out, tc.preds, "run.json"))
+			if err == nil {
+				err = json.Unmarshal(data, &meta)
+			}
+			if err != nil || len(meta.Images) != 2 {
+				t.Fatalf("run.json images %+v: %v", meta.Images, err)
+			}
+			for _, im := range meta.Images {
+				if !strings.HasPrefix(im.Digest, "sha256:") || im.Key == "" {
+					t.Errorf("run.json image %+v: want a sha256 digest and sweval's content key", im)
+				}
 			}
 		})
 	}

@@ -55,7 +55,7 @@ func evalCommand() *cli.Command {
 			}
 			defer cleanup()
 			rep, err := run.Evaluate(c.Context, run.EvalOptions{
-				Run: run.Options{
+				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
 					Config: resolveConfig(c),
 				},

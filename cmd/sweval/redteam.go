@@ -68,7 +68,7 @@ func redteamCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			loop, err := agent.New(agent.Config{Scaffold: c.String("scaffold"), Model: "redteam", MaxSteps: 40, CommandTimeout: 2 * time.Minute, Logger: logger(c)})
+			loop, err := agent.New(agent.Config{Scaffold: c.String("scaffold"), Model: "redteam", MaxSteps: 40, Logger: logger(c)})
 			if err != nil {
 				return err
 			}
@@ -84,7 +84,7 @@ func redteamCommand() *cli.Command {
 				synth = append(synth, k.Task)
 			}
 			_, err = run.Rollouts(c.Context, run.RolloutOptions{
-				Run:         run.Options{Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c), Config: map[string]any{"command": "redteam", "tasks": c.String("tasks"), "no_guard": c.Bool("no-guard")}},
+				Options:     run.Options{Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c), Config: map[string]any{"command": "redteam", "tasks": c.String("tasks"), "no_guard": c.Bool("no-guard")}},
 				Environment: env,
 				Grade:       grade.Options{Logger: logger(c)},
 				Model:       "redteam", Scaffold: string(loop.Scaffold()), Benchmark: "redteam",

@@ -37,11 +37,11 @@ func runCommand() *cli.Command {
 			&cli.Float64Flag{Name: "price-in", Value: -1, Usage: "price per million input tokens (default: unknown)"},
 			&cli.Float64Flag{Name: "price-out", Value: -1, Usage: "price per million output tokens"},
 			&cli.StringFlag{Name: "prices", Usage: "JSON price table {model: {input_per_million, output_per_million}}"},
-			&cli.IntFlag{Name: "max-steps", Value: 100, Usage: "model calls per rollout"},
+			&cli.IntFlag{Name: "max-steps", Value: agent.DefaultMaxSteps, Usage: "model calls per rollout"},
 			&cli.IntFlag{Name: "max-total-tokens", Usage: "prompt+completion tokens per rollout (0: no limit)"},
 			&cli.Float64Flag{Name: "max-cost", Usage: "cost per rollout (0: no limit)"},
 			&cli.DurationFlag{Name: "wall-time", Usage: "wall time per rollout (0: no limit)"},
-			&cli.DurationFlag{Name: "command-timeout", Value: 2 * time.Minute, Usage: "default timeout of one shell command"},
+			&cli.DurationFlag{Name: "command-timeout", Value: tools.DefaultCommandTimeout, Usage: "default timeout of one shell command (the model may ask for up to 10 min)"},
 			&cli.IntFlag{Name: "max-consecutive-timeouts", Value: 3, Usage: "end a rollout after this many timeouts in a row"},
 			&cli.IntFlag{Name: "history-last-n", Usage: "keep only the last N observations in full (0: all)"},
 			&cli.StringSliceFlag{Name: "template", Usage: "override a prompt template: name=path (openhands: system, instance, nudge; sweagent: system, instance, next_step, next_step_no_output, format_error)"},
@@ -106,7 +106,7 @@ func runCommand() *cli.Command {
 			defer cleanup()
 			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, Logger: logger(c)})
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
-				Run: run.Options{
+				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
 					Config: resolveConfig(c),
 				},
@@ -119,7 +119,7 @@ func runCommand() *cli.Command {
 				Kinds:       hooks.Kinds(),
 			}, tasks, &scaffoldAgent{
 				loop: loop, model: m, execShell: c.Bool("exec-per-command"), guard: !c.Bool("no-guard"), judge: judge, auditors: hooks, log: logger(c),
-				shellOpts: tools.SessionOptions{DefaultTimeout: c.Duration("command-timeout"), Logger: logger(c)},
+				shellOpts: tools.SessionOptions{Logger: logger(c)}, // the loop passes --command-timeout with every command
 			})
 			printRunReport(c.App.Writer, rep)
 			fmt.Fprintf(c.App.Writer, "results: %s\npredictions: %s\n", filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "preds.jsonl"))

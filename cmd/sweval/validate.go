@@ -26,8 +26,9 @@ func validateCommand() *cli.Command {
 			}
 			defer cleanup()
 			vs, err := run.Validate(c.Context, run.ValidateOptions{
-				RunID: "validate-" + id, Workers: c.Int("workers"), Environment: env, Logger: logger(c), Progress: progressWriter(c),
-				Grade: grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
+				Options:     run.Options{RunID: "validate-" + id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c)},
+				Environment: env,
+				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
 			}, tasks)
 			t := newTable(c.App.Writer)
 			t.Header("instance", "environment", "reason")

@@ -294,6 +294,16 @@ func labels(layer, key, parent string, extra map[string]string) map[string]strin
 	return l
 }
 
+// Digest returns an image's ID, the sha256 digest of its configuration:
+// it names the exact bytes a run started from, where a tag may move.
+func (b *Builder) Digest(ctx context.Context, image string) (string, error) {
+	res, err := b.cli.ImageInspect(ctx, image)
+	if err != nil {
+		return "", fmt.Errorf("inspect image %s: %w", image, err)
+	}
+	return res.ID, nil
+}
+
 // Resolve returns the Ref of an existing image: its sweval key and layer when
 // it is ours, else layer "external" with the image ID as key (an ID is a
 // content hash too, so layers built on it are keyed by its content).

@@ -66,7 +66,7 @@ func BenchmarkGradingOverhead(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		start := time.Now()
-		rep, err := Evaluate(ctx, EvalOptions{Run: Options{Dir: dir, RunID: fmt.Sprint("bench", i), Workers: workers}, Environment: env,
+		rep, err := Evaluate(ctx, EvalOptions{Options: Options{Dir: dir, RunID: fmt.Sprint("bench", i), Workers: workers}, Environment: env,
 			Grade: grade.Options{Timeout: time.Minute}}, tasks, preds)
 		harness = append(harness, time.Since(start))
 		if err != nil || rep.ResolvedInstances != len(tasks) {

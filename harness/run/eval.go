@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -32,15 +31,6 @@ type Environment struct {
 	Logger    *slog.Logger
 }
 
-// loggerOr is the one logger default of the package: l, or a discarding
-// logger (a library never writes to the process's default logger unasked).
-func loggerOr(l *slog.Logger) *slog.Logger {
-	if l == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return l
-}
-
 // ImageBuilder builds the image layers a task's containers start from
 // (*images.Builder; a fake in tests).
 type ImageBuilder interface {
@@ -54,7 +44,33 @@ type ImageBuilder interface {
 // prepared is an Environment whose shared layers are built.
 type prepared struct {
 	Environment
-	env images.Ref
+	base, env images.Ref
+}
+
+// digester is implemented by image builders that can report an image's
+// content digest (*images.Builder); run.json records it when they can.
+type digester interface {
+	Digest(ctx context.Context, image string) (string, error)
+}
+
+// records describes the shared layers for run.json.
+func (p *prepared) records(ctx context.Context) []ImageRecord {
+	var out []ImageRecord
+	for _, l := range []struct {
+		role string
+		ref  images.Ref
+	}{{"base", p.base}, {"env", p.env}} {
+		r := ImageRecord{Role: l.role, Ref: l.ref.Tag, Key: l.ref.Key}
+		if d, ok := p.Images.(digester); ok {
+			digest, err := d.Digest(ctx, l.ref.Tag)
+			if err != nil {
+				p.Logger.Warn("could not read an image's digest for run.json", "image", l.ref.Tag, "err", err)
+			}
+			r.Digest = digest
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // prepare builds (or finds) the base and env layers once per run.
@@ -73,7 +89,7 @@ func (e Environment) prepare(ctx context.Context) (*prepared, error) {
 	if err != nil {
 		return nil, fmt.Errorf("env image: %w", err)
 	}
-	return &prepared{Environment: e, env: env}, nil
+	return &prepared{Environment: e, base: base, env: env}, nil
 }
 
 // imageFor builds (or finds) the task's image: the instance layer for
@@ -128,7 +144,7 @@ func closeSandbox(sb sandbox.Sandbox, log *slog.Logger) {
 
 // EvalOptions configure Evaluate.
 type EvalOptions struct {
-	Run         Options
+	Options
 	Environment Environment
 	Grade       grade.Options
 	// Benchmark names the task set in results (e.g. the dataset's name).
@@ -137,7 +153,8 @@ type EvalOptions struct {
 
 // Evaluate grades one prediction per task: SWE-bench's run_evaluation.
 func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, preds map[string]predictions.Prediction) (result.RunReport, error) {
-	log := loggerOr(opts.Run.Logger)
+	opts.Options = opts.Options.withDefaults()
+	log := opts.Logger
 	opts.Environment.Logger = log
 	p, err := opts.Environment.prepare(ctx)
 	if err != nil {
@@ -151,12 +168,13 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		}
 		jobs = append(jobs, Job{Task: t})
 	}
-	return Execute(ctx, opts.Run, jobs, func(ctx context.Context, w Worker, job Job) Output {
+	opts.images = p.records(ctx)
+	return Execute(ctx, opts.Options, jobs, func(ctx context.Context, w Worker, job Job) Output {
 		pred := preds[job.Task.ID]
 		r := result.Result{Model: pred.Model, Benchmark: opts.Benchmark, Scaffold: "predictions"}
 		files := map[string][]byte{"patch.diff": []byte(pred.Patch)}
 		start := time.Now()
-		out, err := gradeInFreshSandbox(ctx, p, opts.Run.RunID, w, job.Task, pred.Patch, opts.Grade)
+		out, err := gradeInFreshSandbox(ctx, p, opts.RunID, w, job.Task, pred.Patch, opts.Grade)
 		VerdictOf(out).Fill(&r)
 		if err != nil && out.Error == "" {
 			r.Status, r.Error = result.StatusError, err.Error()
@@ -201,22 +219,20 @@ type Validity struct {
 }
 
 // ValidateOptions configure Validate.
+// Options.Dir and Options.Config are unused: validation writes no run
+// directory.
 type ValidateOptions struct {
-	RunID       string
-	Workers     int
+	Options
 	Environment Environment
 	Grade       grade.Options
-	Logger      *slog.Logger
-	// Progress receives a progress bar; nil for none.
-	Progress io.Writer
 }
 
 // Validate checks every task's environment: with the test patch alone the
 // FAIL_TO_PASS tests must fail (OpenSWE rows: exit code ≠ 0), and with the
 // gold patch every test must pass (exit code 0).
 func Validate(ctx context.Context, opts ValidateOptions, tasks []benchmarks.Task) ([]Validity, error) {
-	log := loggerOr(opts.Logger)
-	opts.Environment.Logger = log
+	opts.Options = opts.Options.withDefaults()
+	opts.Environment.Logger = opts.Logger
 	p, err := opts.Environment.prepare(ctx)
 	if err != nil {
 		return nil, err
@@ -228,7 +244,7 @@ func Validate(ctx context.Context, opts ValidateOptions, tasks []benchmarks.Task
 	var mu sync.Mutex
 	byID := make(map[string]Validity, len(tasks))
 	prog := NewProgress(opts.Progress, "valid", len(jobs), 0, 0)
-	err = forEach(ctx, max(1, opts.Workers), jobs, func(ctx context.Context, w Worker, job Job) {
+	err = forEach(ctx, opts.Workers, jobs, func(ctx context.Context, w Worker, job Job) {
 		v := validateOne(ctx, p, opts, w, job.Task)
 		mu.Lock()
 		byID[job.Task.ID] = v

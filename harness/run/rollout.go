@@ -83,7 +83,7 @@ type KindHooks struct {
 
 // RolloutOptions configure Rollouts.
 type RolloutOptions struct {
-	Run         Options
+	Options
 	Environment Environment
 	Grade       grade.Options
 	Rollouts    int
@@ -98,7 +98,8 @@ type RolloutOptions struct {
 // Rollouts runs the agent Rollouts times on every task and grades each
 // rollout, then writes preds.jsonl in SWE-bench's prediction format.
 func Rollouts(ctx context.Context, opts RolloutOptions, tasks []benchmarks.Task, agent Agent) (result.RunReport, error) {
-	log := loggerOr(opts.Run.Logger)
+	opts.Options = opts.Options.withDefaults()
+	log := opts.Logger
 	opts.Environment.Logger = log
 	if opts.Rollouts < 1 {
 		opts.Rollouts = 1
@@ -113,10 +114,11 @@ func Rollouts(ctx context.Context, opts RolloutOptions, tasks []benchmarks.Task,
 			jobs = append(jobs, Job{Task: t, Rollout: k})
 		}
 	}
-	rep, err := Execute(ctx, opts.Run, jobs, func(ctx context.Context, w Worker, job Job) Output {
+	opts.images = p.records(ctx)
+	rep, err := Execute(ctx, opts.Options, jobs, func(ctx context.Context, w Worker, job Job) Output {
 		return rolloutOne(ctx, p, opts, w, job, agent)
 	})
-	if perr := writePredictions(opts.Run.Dir, opts.Model); perr != nil {
+	if perr := writePredictions(opts.Dir, opts.Model); perr != nil {
 		log.Warn("could not write preds.jsonl", "err", perr)
 	}
 	return rep, err
@@ -135,7 +137,7 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	if err != nil {
 		return fail("%v", err)
 	}
-	sb, err := p.create(ctx, opts.Run.RunID, w, task, image)
+	sb, err := p.create(ctx, opts.RunID, w, task, image)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -227,7 +229,7 @@ func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, 
 	if hooks.Score != nil {
 		return hooks.Score.Score(ctx, w, image, task, sub)
 	}
-	out, err := gradeInFreshSandbox(ctx, p, opts.Run.RunID, w, task, sub.Patch, opts.Grade)
+	out, err := gradeInFreshSandbox(ctx, p, opts.RunID, w, task, sub.Patch, opts.Grade)
 	return VerdictOf(out), err
 }
 

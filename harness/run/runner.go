@@ -45,18 +45,35 @@ type Output struct {
 // redone by the next run.
 type RolloutFunc func(ctx context.Context, w Worker, job Job) Output
 
-// Options configure a run.
+// Options configure a run. EvalOptions, RolloutOptions and
+// ValidateOptions embed it; its defaults are applied once, by withDefaults,
+// at the entry of each of those commands and of Execute.
 type Options struct {
 	// Dir is the run directory, runs/<run_id>.
 	Dir   string
 	RunID string
 	// Workers is the number of rollouts in flight (default 1).
 	Workers int
-	// Config is recorded in run.json.
+	// Config is recorded in run.json: the fully resolved configuration
+	// (cmd/sweval records every flag; `sweval run --from` repeats it).
 	Config any
+	// Logger receives the run's log (default: discarded; a library never
+	// writes to the process's default logger unasked).
 	Logger *slog.Logger
 	// Progress receives a progress bar; nil for none.
 	Progress io.Writer
+
+	// images are the shared layers the run's containers start from, set
+	// by Evaluate and Rollouts once they are built, for run.json.
+	images []ImageRecord
+}
+
+func (o Options) withDefaults() Options {
+	o.Workers = max(1, o.Workers)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // Meta is run.json.
@@ -67,6 +84,21 @@ type Meta struct {
 	GoVersion string      `json:"go_version"`
 	Sweval    string      `json:"sweval_version"`
 	Config    any         `json:"config"`
+	// Images are the shared image layers of the run with their content
+	// digests, so a repeated run can tell whether it starts from the same
+	// bytes (per-instance images are recorded in each result).
+	Images []ImageRecord `json:"images,omitempty"`
+}
+
+// ImageRecord names one image a run used.
+type ImageRecord struct {
+	Role string `json:"role"` // "base", "env"
+	Ref  string `json:"ref"`
+	// Key is sweval's content key of a layer it built ("" for others).
+	Key string `json:"key,omitempty"`
+	// Digest is the image's ID (sha256 of its config) as the runtime
+	// reports it; "" when the builder cannot tell.
+	Digest string `json:"digest,omitempty"`
 }
 
 // LockName is the writer lock's file in a run directory.
@@ -75,10 +107,8 @@ const LockName = ".lock"
 // Execute runs every job not yet in the run directory's results.jsonl and
 // returns the run report over all of them.
 func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (result.RunReport, error) {
-	log := loggerOr(opts.Logger)
-	if opts.Workers < 1 {
-		opts.Workers = 1
-	}
+	opts = opts.withDefaults()
+	log := opts.Logger
 	// One writer per run directory: a second process with the same run id
 	// (another terminal, a requeued job) stops here instead of redoing
 	// every rollout beside the first.
@@ -209,7 +239,7 @@ func RolloutDir(runDir, instanceID string, rollout int) string {
 
 func writeMeta(opts Options) error {
 	path := filepath.Join(opts.Dir, "run.json")
-	meta := Meta{RunID: opts.RunID, Started: time.Now().UTC(), GoVersion: runtime.Version(), Sweval: Version(), Config: opts.Config}
+	meta := Meta{RunID: opts.RunID, Started: time.Now().UTC(), GoVersion: runtime.Version(), Sweval: Version(), Config: opts.Config, Images: opts.images}
 	if old, err := readMeta(path); err == nil {
 		meta.Started = old.Started
 		meta.Resumed = append(old.Resumed, time.Now().UTC())

@@ -38,6 +38,9 @@ func (fakeImages) Env(context.Context, images.Ref, images.EnvSpec) (images.Ref, 
 func (fakeImages) Instance(_ context.Context, _ images.Ref, t benchmarks.Task, _ string) (images.Ref, error) {
 	return images.Ref{Tag: "instance-" + t.ID}, nil
 }
+func (fakeImages) Digest(_ context.Context, image string) (string, error) {
+	return "sha256:" + image, nil
+}
 func (fakeImages) Doc2Repo(_ context.Context, _ images.Ref, t benchmarks.Task) (images.Ref, error) {
 	return images.Ref{Tag: "doc2repo-" + t.ID}, nil
 }
@@ -153,7 +156,7 @@ func TestRolloutsCarryEveryKindsVerdictUnchanged(t *testing.T) {
 	dir := t.TempDir()
 	rt := &fakeRuntime{}
 	_, err := run.Rollouts(context.Background(), run.RolloutOptions{
-		Run:         run.Options{Dir: dir, RunID: "seam"},
+		Options:     run.Options{Dir: dir, RunID: "seam"},
 		Environment: run.Environment{Images: fakeImages{}, Runtime: rt},
 		Model:       "m", Scaffold: "s", Benchmark: "b",
 		Kinds: kinds,
@@ -176,6 +179,12 @@ func TestRolloutsCarryEveryKindsVerdictUnchanged(t *testing.T) {
 	}
 	var runRep result.RunReport
 	readJSON(t, filepath.Join(dir, "report.json"), &runRep)
+	var meta run.Meta
+	readJSON(t, filepath.Join(dir, "run.json"), &meta)
+	wantImages := []run.ImageRecord{{Role: "base", Ref: "base", Digest: "sha256:base"}, {Role: "env", Ref: "env", Digest: "sha256:env"}}
+	if !reflect.DeepEqual(meta.Images, wantImages) {
+		t.Errorf("run.json images %+v, want %+v", meta.Images, wantImages)
+	}
 	b, err := board.Load(context.Background(), board.Options{}, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,8 @@ const (
 	ExitModelError      = loop.ExitModelError
 	ExitEnvError        = loop.ExitEnvError
 	ExitCancelled       = loop.ExitCancelled
+
+	DefaultMaxSteps = loop.DefaultMaxSteps
 )
 
 // Scaffold names an agent loop.

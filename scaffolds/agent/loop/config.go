@@ -26,6 +26,9 @@ const (
 	ExitCancelled = "cancelled"
 )
 
+// DefaultMaxSteps is Config.MaxSteps's default, also the CLI flag's.
+const DefaultMaxSteps = 100
+
 // Env bundles the tools the agent calls in its sandbox.
 type Env struct {
 	// Shell is the persistent bash session (required).
@@ -46,12 +49,14 @@ type Config struct {
 	// model's Name() when it has one).
 	Model string
 
-	MaxSteps  int           // model calls per rollout (default 100)
+	MaxSteps  int           // model calls per rollout (default DefaultMaxSteps)
 	MaxTokens int           // prompt+completion tokens per rollout (0 = no limit)
 	MaxCost   float64       // cost per rollout (0 = no limit; ignored when the price is unknown)
 	WallTime  time.Duration // per rollout (0 = no limit)
 
-	// CommandTimeout is a shell command's default timeout (default 120s);
+	// CommandTimeout is a shell command's default timeout (default
+	// tools.DefaultCommandTimeout); the loop passes it with every command,
+	// so it is the only command timeout a rollout has;
 	// a model may ask for more (execute_bash's timeout) up to
 	// MaxCommandTimeout (default 10 min).
 	CommandTimeout    time.Duration
@@ -92,10 +97,10 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.MaxSteps <= 0 {
-		c.MaxSteps = 100
+		c.MaxSteps = DefaultMaxSteps
 	}
 	if c.CommandTimeout <= 0 {
-		c.CommandTimeout = 120 * time.Second
+		c.CommandTimeout = tools.DefaultCommandTimeout
 	}
 	if c.MaxCommandTimeout <= 0 {
 		c.MaxCommandTimeout = 10 * time.Minute
