@@ -1,7 +1,6 @@
 package doc2repo
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -325,46 +323,34 @@ func binaryPaths(patch string) map[string]bool {
 }
 
 // filterTar keeps regular files and directories (only those in want, when
-// want is non-nil), dropping links, devices and paths escaping the root.
+// want is non-nil), dropping links, devices, .git and paths escaping the
+// root; modes keep only the permission bits up to 0755.
 func filterTar(archive []byte, want map[string]bool) ([]byte, int, error) {
-	tr := tar.NewReader(bytes.NewReader(archive))
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	files, err := sandbox.ReadFiles(bytes.NewReader(archive))
+	if err != nil {
+		return nil, 0, err
+	}
+	kept := files[:0]
 	n := 0
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, n, err
-		}
-		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
-		if name == "." || strings.HasPrefix(name, "../") || path.IsAbs(name) || name == ".git" || strings.HasPrefix(name, ".git/") {
+	for _, f := range files {
+		if f.Name == ".git" || strings.HasPrefix(f.Name, ".git/") {
 			continue
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeDir {
+		if !f.Mode.IsRegular() && !f.Mode.IsDir() {
 			continue // symlinks could point out of the workspace
 		}
-		if want != nil && !want[name] {
+		if want != nil && !want[f.Name] {
 			continue
 		}
-		h := &tar.Header{Name: name, Mode: hdr.Mode & 0o755, Size: hdr.Size, ModTime: hdr.ModTime, Typeflag: hdr.Typeflag}
-		if hdr.Typeflag == tar.TypeDir {
-			h.Name += "/"
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return nil, n, err
-		}
-		if hdr.Typeflag == tar.TypeReg {
-			if _, err := io.Copy(tw, tr); err != nil {
-				return nil, n, err
-			}
+		f.Mode = f.Mode&fs.ModeDir | f.Mode.Perm()&0o755
+		f.UID, f.GID = 0, 0
+		if f.Mode.IsRegular() {
 			n++
 		}
+		kept = append(kept, f)
 	}
-	if err := tw.Close(); err != nil {
+	var buf bytes.Buffer
+	if err := sandbox.WriteFiles(&buf, kept...); err != nil {
 		return nil, n, err
 	}
 	return buf.Bytes(), n, nil

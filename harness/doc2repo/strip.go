@@ -1,40 +1,30 @@
 package doc2repo
 
 import (
-	"archive/tar"
 	"bytes"
-	"errors"
 	"io"
 	"strings"
+
+	"github.com/sweval/sweval/harness/sandbox"
 )
 
 // stripTop rewrites a tar rooted at "dir/..." to "..." and drops .git.
 func stripTop(r io.Reader) ([]byte, error) {
-	tr := tar.NewReader(r)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		name := strings.TrimPrefix(hdr.Name, "./")
-		_, rest, ok := strings.Cut(name, "/")
-		if !ok || rest == "" || rest == ".git" || rest == ".git/" || strings.HasPrefix(rest, ".git/") {
+	files, err := sandbox.ReadFiles(r)
+	if err != nil {
+		return nil, err
+	}
+	kept := files[:0]
+	for _, f := range files {
+		_, rest, ok := strings.Cut(f.Name, "/")
+		if !ok || rest == "" || rest == ".git" || strings.HasPrefix(rest, ".git/") {
 			continue
 		}
-		hdr.Name = rest
-		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, err
-		}
-		if _, err := io.Copy(tw, tr); err != nil {
-			return nil, err
-		}
+		f.Name = rest
+		kept = append(kept, f)
 	}
-	if err := tw.Close(); err != nil {
+	var buf bytes.Buffer
+	if err := sandbox.WriteFiles(&buf, kept...); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"archive/tar"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"time"
@@ -144,4 +146,40 @@ func writeEntry(tw *tar.Writer, f File) error {
 		err = fmt.Errorf("%s changed size while being read (re-run when nothing writes to it)", f.Path)
 	}
 	return err
+}
+
+// ReadFiles reads a tar stream (a copy-out) into Files: regular files with
+// their content in Data, directories and symlinks, their names cleaned and
+// relative. Entries that would land outside the archive's root (absolute
+// names, "..") and other types (hard links, devices, FIFOs) are dropped:
+// WriteFiles can write back everything ReadFiles returns.
+func ReadFiles(r io.Reader) ([]File, error) {
+	tr := tar.NewReader(r)
+	var out []File
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: read tar: %w", err)
+		}
+		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
+		if name == "." || name == ".." || strings.HasPrefix(name, "../") || path.IsAbs(name) {
+			continue
+		}
+		f := File{Name: name, Mode: hdr.FileInfo().Mode(), ModTime: hdr.ModTime, UID: hdr.Uid, GID: hdr.Gid}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+		case tar.TypeSymlink:
+			f.Link = hdr.Linkname
+		case tar.TypeReg:
+			if f.Data, err = io.ReadAll(tr); err != nil {
+				return nil, fmt.Errorf("sandbox: read tar %s: %w", name, err)
+			}
+		default:
+			continue
+		}
+		out = append(out, f)
+	}
 }

@@ -94,3 +94,61 @@ func TestWriteFilesMissingHostFile(t *testing.T) {
 		t.Fatalf("err = %v, want not-exist", err)
 	}
 }
+
+func TestReadFiles(t *testing.T) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range []struct {
+		hdr  tar.Header
+		data string
+	}{
+		{tar.Header{Name: "./pkg/", Typeflag: tar.TypeDir, Mode: 0o750}, ""},
+		{tar.Header{Name: "./pkg/a.py", Typeflag: tar.TypeReg, Mode: 0o4755}, "print(1)\n"},
+		{tar.Header{Name: "pkg/link", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd", Mode: 0o777}, ""},
+		{tar.Header{Name: "../escape.py", Typeflag: tar.TypeReg, Mode: 0o644}, "x"},
+		{tar.Header{Name: "/abs.py", Typeflag: tar.TypeReg, Mode: 0o644}, "x"},
+		{tar.Header{Name: "pkg/../../up.py", Typeflag: tar.TypeReg, Mode: 0o644}, "x"},
+		{tar.Header{Name: "pkg/hard", Typeflag: tar.TypeLink, Linkname: "pkg/a.py"}, ""},
+		{tar.Header{Name: "dev", Typeflag: tar.TypeChar}, ""},
+	} {
+		h.hdr.Size = int64(len(h.data))
+		if err := tw.WriteHeader(&h.hdr); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write([]byte(h.data))
+	}
+	tw.Close()
+
+	got, err := ReadFiles(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []File{
+		{Name: "pkg", Mode: fs.ModeDir | 0o750},
+		{Name: "pkg/a.py", Mode: fs.ModeSetuid | 0o755, Data: []byte("print(1)\n")},
+		{Name: "pkg/link", Mode: fs.ModeSymlink | 0o777, Link: "/etc/passwd"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ReadFiles kept %d entries, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Name != w.Name || g.Mode != w.Mode || g.Link != w.Link || !bytes.Equal(g.Data, w.Data) {
+			t.Errorf("entry %d: %+v, want %+v", i, g, w)
+		}
+	}
+	// What ReadFiles returns, WriteFiles writes back unchanged.
+	var again bytes.Buffer
+	if err := WriteFiles(&again, got...); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadFiles(&again)
+	if err != nil || len(back) != len(got) {
+		t.Fatalf("round trip: %d entries, %v", len(back), err)
+	}
+	for i := range got {
+		if back[i].Name != got[i].Name || back[i].Mode != got[i].Mode || !bytes.Equal(back[i].Data, got[i].Data) {
+			t.Errorf("round trip entry %d: %+v, want %+v", i, back[i], got[i])
+		}
+	}
+}

@@ -1,12 +1,12 @@
 package testrun
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"path"
 	"sort"
@@ -154,30 +154,20 @@ func readTar(b []byte) (map[string]entry, error) {
 	if len(b) == 0 {
 		return out, nil
 	}
-	tr := tar.NewReader(bytes.NewReader(b))
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		name := path.Clean(strings.TrimPrefix(hdr.Name, "./"))
-		if name == "." || name == ".." || strings.HasPrefix(name, "../") || path.IsAbs(name) || name == ".git" || strings.HasPrefix(name, ".git/") {
-			continue
-		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			out[name] = entry{dir: true, mode: 0o755}
-		case tar.TypeReg:
-			data, err := io.ReadAll(tr)
-			if err != nil {
-				return nil, err
-			}
-			out[name] = entry{data: data, mode: hdr.Mode & 0o755}
+	files, err := sandbox.ReadFiles(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		switch {
+		case f.Name == ".git" || strings.HasPrefix(f.Name, ".git/"):
+		case f.Mode.IsDir():
+			out[f.Name] = entry{dir: true, mode: 0o755}
+		case f.Mode.IsRegular():
+			out[f.Name] = entry{data: f.Data, mode: int64(f.Mode.Perm() & 0o755)}
 		}
 	}
+	return out, nil
 }
 
 func writeTar(files map[string]entry) []byte {
@@ -186,18 +176,18 @@ func writeTar(files map[string]entry) []byte {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+	mtime := time.Unix(1700000000, 0) // fixed: the same files give the same bytes
+	out := make([]sandbox.File, 0, len(names))
 	for _, n := range names {
 		e := files[n]
-		h := &tar.Header{Name: n, Mode: e.mode | 0o400, ModTime: time.Unix(1700000000, 0), Typeflag: tar.TypeReg, Size: int64(len(e.data))}
+		f := sandbox.File{Name: n, Data: e.data, Mode: fs.FileMode(e.mode|0o400) & fs.ModePerm, ModTime: mtime}
 		if e.dir {
-			h.Typeflag, h.Name, h.Size, h.Mode = tar.TypeDir, n+"/", 0, 0o755
+			f.Data, f.Mode = nil, fs.ModeDir|0o755
 		}
-		_ = tw.WriteHeader(h) // writes to a bytes.Buffer cannot fail
-		_, _ = tw.Write(e.data)
+		out = append(out, f)
 	}
-	_ = tw.Close()
+	var buf bytes.Buffer
+	_ = sandbox.WriteFiles(&buf, out...) // writes to a bytes.Buffer cannot fail
 	return buf.Bytes()
 }
 
