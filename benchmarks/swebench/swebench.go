@@ -110,6 +110,9 @@ func Decode(rec *records.Record) (benchmarks.Task, *benchmarks.RecordError) {
 	str("Dockerfile", &t.Dockerfile)
 	str("eval_script", &t.EvalScript)
 	str("image_name", &t.ImageName)
+	if t.ImageName == "" {
+		str("docker_image", &t.ImageName) // SWE-rebench's name for it
+	}
 	if rerr != nil {
 		return t, rerr
 	}

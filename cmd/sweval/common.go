@@ -91,6 +91,10 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"},
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
+		&cli.StringFlag{Name: "namespace", Value: images.NamespaceNone, Usage: "published images: none (build sweval's own layers), swebench, swerebench, REGISTRY/NS (e.g. 127.0.0.1:5000/swebench), or auto (the publisher's, else built); a row's own image_name/docker_image/image wins; order: local, pulled, built (auto only)"},
+		&cli.StringFlag{Name: "instance-image-tag", Value: "latest", Usage: "tag of published instance images"},
+		&cli.StringFlag{Name: "arch", Value: images.DefaultArch(), Usage: "architecture in published image names: x86_64 or arm64"},
+		&cli.IntFlag{Name: "pull-concurrency", Value: images.DefaultPullConcurrency, Usage: "image pulls at once (independent of --workers)"},
 		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd (images are still built with Docker and imported into containerd on first use)"},
 		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --runtime containerd"},
 		&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --runtime containerd"},
@@ -134,8 +138,14 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 	} else if n > 0 {
 		log.Info("removed sandboxes left by a killed run", "count", n)
 	}
+	pub, err := images.Published{Namespace: c.String("namespace"), Tag: c.String("instance-image-tag"), Arch: c.String("arch")}.Normalize()
+	if err != nil {
+		cli.Close()
+		return run.Environment{}, nil, err
+	}
 	env := run.Environment{
-		Images:    images.New(cli, images.Options{Logger: log, CacheDir: c.String("cache-dir")}),
+		Images:    images.New(cli, images.Options{Logger: log, CacheDir: c.String("cache-dir"), PullConcurrency: c.Int("pull-concurrency")}),
+		Published: pub,
 		Runtime:   rt,
 		Base:      images.BaseSpec{Extra: c.StringSlice("base-packages")},
 		BaseImage: c.String("base-image"),

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
 )
@@ -48,6 +49,9 @@ type Ref struct {
 	Tag   string // what to create containers from
 	Key   string // content key; "" for external images
 	Layer string
+	// Digest identifies the image's content: its registry digest
+	// (name@sha256:…) when it came from a registry, else its image ID.
+	Digest string
 }
 
 // Options configures a Builder. Zero values mean the defaults.
@@ -66,13 +70,22 @@ type Options struct {
 	Git         string
 	// Arch is the Debian architecture for base images. Default: the host's.
 	Arch string
+	// PullConcurrency bounds the pulls running at once (independent of the
+	// number of workers). Default: DefaultPullConcurrency.
+	PullConcurrency int
+	// PullRetries is how many times a failed pull that may pass is tried
+	// again; PullBackoff the first wait, doubled each time. Defaults:
+	// DefaultPullRetries, DefaultPullBackoff.
+	PullRetries int
+	PullBackoff time.Duration
 }
 
 // Builder builds and finds sweval images. Safe for concurrent use.
 type Builder struct {
-	cli  engine
-	opts Options
-	log  *slog.Logger
+	cli   engine
+	opts  Options
+	log   *slog.Logger
+	pulls chan struct{} // semaphore: one slot per concurrent pull
 }
 
 // engine is the part of the Engine API the builder uses.
@@ -83,6 +96,7 @@ type engine interface {
 	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
 	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 	ContainerRemove(ctx context.Context, container string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
 }
@@ -114,7 +128,16 @@ func newBuilder(cli engine, opts Options) *Builder {
 	if opts.Arch == "" {
 		opts.Arch = debianArch(runtime.GOARCH)
 	}
-	return &Builder{cli: cli, opts: opts, log: opts.Logger}
+	if opts.PullConcurrency < 1 {
+		opts.PullConcurrency = DefaultPullConcurrency
+	}
+	if opts.PullRetries == 0 {
+		opts.PullRetries = DefaultPullRetries
+	}
+	if opts.PullBackoff <= 0 {
+		opts.PullBackoff = DefaultPullBackoff
+	}
+	return &Builder{cli: cli, opts: opts, log: opts.Logger, pulls: make(chan struct{}, opts.PullConcurrency)}
 }
 
 // DefaultCacheDir is $XDG_CACHE_HOME/sweval, else ~/.cache/sweval.
@@ -319,8 +342,24 @@ func (b *Builder) Resolve(ctx context.Context, image string) (Ref, error) {
 	if res.Config != nil {
 		lbl = res.Config.Labels
 	}
+	digest := imageDigest(image, res.RepoDigests, res.ID)
 	if lbl[LabelManaged] == "1" && lbl[LabelKey] != "" {
-		return Ref{Tag: image, Key: lbl[LabelKey], Layer: lbl[LabelLayer]}, nil
+		return Ref{Tag: image, Key: lbl[LabelKey], Layer: lbl[LabelLayer], Digest: digest}, nil
 	}
-	return Ref{Tag: image, Key: "id:" + res.ID, Layer: LayerExternal}, nil
+	return Ref{Tag: image, Key: "id:" + res.ID, Layer: LayerExternal, Digest: digest}, nil
+}
+
+// imageDigest picks the registry digest of image's own repository among an
+// image's repo digests (an image pulled under two names has one per name),
+// else the image ID.
+func imageDigest(image string, repoDigests []string, id string) string {
+	named, err := reference.ParseNormalizedNamed(image)
+	if err == nil {
+		for _, d := range repoDigests {
+			if dn, err := reference.ParseNormalizedNamed(d); err == nil && dn.Name() == named.Name() {
+				return d
+			}
+		}
+	}
+	return id
 }

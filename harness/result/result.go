@@ -46,6 +46,11 @@ type Result struct {
 	// failure lists.
 	TestsStatus *TestsStatus `json:"tests_status,omitempty"`
 
+	// Image is the image the rollout was graded in and ImageDigest its
+	// content (registry digest name@sha256:…, else the image ID).
+	Image       string `json:"image,omitempty"`
+	ImageDigest string `json:"image_digest,omitempty"`
+
 	PatchApplied  string   `json:"patch_apply_method,omitempty"`
 	PatchIsEmpty  bool     `json:"patch_is_empty,omitempty"`
 	TestExitCode  *int     `json:"test_exit_code,omitempty"`

@@ -239,6 +239,10 @@ func (d *decoder) member(key []byte, r *Result, skipTests, skipFeatures bool) er
 			return d.skip()
 		}
 		err = d.testsStatus(r)
+	case "image":
+		r.Image, err = d.str(noIntern)
+	case "image_digest":
+		r.ImageDigest, err = d.str(noIntern)
 	case "patch_apply_method":
 		r.PatchApplied, err = d.str(slotPatch)
 	case "patch_is_empty":

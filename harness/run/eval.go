@@ -3,6 +3,7 @@ package run
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -28,6 +29,9 @@ type Environment struct {
 	BaseImage string
 	Env       images.EnvSpec
 	RepoCache string
+	// Published selects published images (SWE-bench's --namespace,
+	// --instance-image-tag, --arch); the zero value builds sweval's own.
+	Published images.Published
 	Logger    *slog.Logger
 }
 
@@ -39,12 +43,21 @@ type ImageBuilder interface {
 	Env(ctx context.Context, base images.Ref, spec images.EnvSpec) (images.Ref, error)
 	Instance(ctx context.Context, env images.Ref, task benchmarks.Task, repoCache string) (images.Ref, error)
 	Doc2Repo(ctx context.Context, env images.Ref, task benchmarks.Task) (images.Ref, error)
+	// PublishedImage finds (or pulls) task's published image; found is
+	// false when it has none under p.
+	PublishedImage(ctx context.Context, task benchmarks.Task, p images.Published) (ref images.Ref, found bool, err error)
 }
 
-// prepared is an Environment whose shared layers are built.
+// prepared is an Environment whose shared layers are built (or, with
+// published images, built on first need) and whose tasks' images are
+// resolved once each.
 type prepared struct {
 	Environment
-	base, env images.Ref
+	envOnce  sync.Once
+	base     images.Ref
+	env      images.Ref
+	envErr   error
+	resolved sync.Map // task id → images.Ref
 }
 
 // digester is implemented by image builders that can report an image's
@@ -60,6 +73,9 @@ func (p *prepared) records(ctx context.Context) []ImageRecord {
 		role string
 		ref  images.Ref
 	}{{"base", p.base}, {"env", p.env}} {
+		if l.ref.Tag == "" {
+			continue // not built: every task so far ran in its published image
+		}
 		r := ImageRecord{Role: l.role, Ref: l.ref.Tag, Key: l.ref.Key}
 		if d, ok := p.Images.(digester); ok {
 			digest, err := d.Digest(ctx, l.ref.Tag)
@@ -70,42 +86,97 @@ func (p *prepared) records(ctx context.Context) []ImageRecord {
 		}
 		out = append(out, r)
 	}
+	if pub := p.Published; pub.Enabled() {
+		// The namespace, as the name every task's image is looked up by
+		// (a row naming its own image keeps it; results record each).
+		ns := pub.Namespace
+		if ns == images.NamespaceAuto {
+			ns = images.NamespaceSWEBench + "|" + images.NamespaceSWERebench
+		}
+		out = append(out, ImageRecord{Role: "published", Ref: images.SWEBenchImageName(ns, pub.Arch, pub.Tag, "{instance_id}")})
+	}
 	return out
 }
 
-// prepare builds (or finds) the base and env layers once per run.
+// prepare builds (or finds) the base and env layers once per run; with
+// published images they are built only if a task needs them.
 func (e Environment) prepare(ctx context.Context) (*prepared, error) {
-	var base images.Ref
-	var err error
-	if e.BaseImage != "" {
-		base, err = e.Images.Resolve(ctx, e.BaseImage)
-	} else {
-		base, err = e.Images.Base(ctx, e.Base)
-	}
+	pub, err := e.Published.Normalize()
 	if err != nil {
-		return nil, fmt.Errorf("base image: %w", err)
+		return nil, err
 	}
-	env, err := e.Images.Env(ctx, base, e.Env)
-	if err != nil {
-		return nil, fmt.Errorf("env image: %w", err)
+	e.Published = pub
+	p := &prepared{Environment: e}
+	if !pub.Enabled() {
+		if _, err := p.envRef(ctx); err != nil {
+			return nil, err
+		}
 	}
-	return &prepared{Environment: e, base: base, env: env}, nil
+	return p, nil
 }
 
-// imageFor builds (or finds) the task's image: the instance layer for
-// SWE-bench-style tasks, the reference environment for Doc2Repo tasks.
+// envRef builds (or finds) the base and env layers, once.
+func (p *prepared) envRef(ctx context.Context) (images.Ref, error) {
+	p.envOnce.Do(func() {
+		var base images.Ref
+		var err error
+		if p.BaseImage != "" {
+			base, err = p.Images.Resolve(ctx, p.BaseImage)
+		} else {
+			base, err = p.Images.Base(ctx, p.Base)
+		}
+		if err != nil {
+			p.envErr = fmt.Errorf("base image: %w", err)
+			return
+		}
+		p.base = base
+		if p.env, err = p.Images.Env(ctx, base, p.Env); err != nil {
+			p.envErr = fmt.Errorf("env image: %w", err)
+		}
+	})
+	return p.env, p.envErr
+}
+
+// imageFor finds or builds the task's image: its published image when
+// there is one under Published (present, else pulled), else sweval's
+// layers: the instance layer for SWE-bench-style tasks, the reference
+// environment for Doc2Repo tasks. A task's image is resolved once per run.
 func (p *prepared) imageFor(ctx context.Context, task benchmarks.Task) (string, error) {
-	var ref images.Ref
-	var err error
-	if task.Kind == benchmarks.KindDoc2Repo {
-		ref, err = p.Images.Doc2Repo(ctx, p.env, task)
-	} else {
-		ref, err = p.Images.Instance(ctx, p.env, task, p.RepoCache)
+	if v, ok := p.resolved.Load(task.ID); ok {
+		return v.(images.Ref).Tag, nil
 	}
+	ref, found, err := p.Images.PublishedImage(ctx, task, p.Published)
 	if err != nil {
-		return "", fmt.Errorf("instance image: %w", err)
+		if !errors.Is(err, images.ErrImageMissing) || !p.Published.MayBuild() {
+			return "", fmt.Errorf("instance image: %w", err)
+		}
+		p.Logger.Warn("published image unavailable; building sweval's layers (--namespace auto)", "task", task.ID, "err", err)
+		found = false
 	}
+	if !found {
+		env, err := p.envRef(ctx)
+		if err != nil {
+			return "", err
+		}
+		if task.Kind == benchmarks.KindDoc2Repo {
+			ref, err = p.Images.Doc2Repo(ctx, env, task)
+		} else {
+			ref, err = p.Images.Instance(ctx, env, task, p.RepoCache)
+		}
+		if err != nil {
+			return "", fmt.Errorf("instance image: %w", err)
+		}
+	}
+	p.resolved.Store(task.ID, ref)
 	return ref.Tag, nil
+}
+
+// recordImage writes the image task was graded in, and its digest, to r.
+func (p *prepared) recordImage(r *result.Result, task benchmarks.Task) {
+	if v, ok := p.resolved.Load(task.ID); ok {
+		ref := v.(images.Ref)
+		r.Image, r.ImageDigest = ref.Tag, ref.Digest
+	}
 }
 
 // create starts a locked-down container of image for task, pinned to the
@@ -176,6 +247,7 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		start := time.Now()
 		out, err := gradeInFreshSandbox(ctx, p, opts.RunID, w, job.Task, pred.Patch, opts.Grade)
 		VerdictOf(out).Fill(&r)
+		p.recordImage(&r, job.Task)
 		if err != nil && out.Error == "" {
 			r.Status, r.Error = result.StatusError, err.Error()
 		}
@@ -372,5 +444,6 @@ func (e Environment) EnvImage(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return p.env.Tag, nil
+	env, err := p.envRef(ctx)
+	return env.Tag, err
 }

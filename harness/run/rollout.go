@@ -163,6 +163,11 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 
 	v, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
 	v.Fill(&r)
+	if hooks.GradeOnEnv {
+		r.Image, r.ImageDigest = p.env.Tag, p.env.Digest
+	} else {
+		p.recordImage(&r, task)
+	}
 	if err != nil && r.Error == "" {
 		r.Status, r.Error = result.StatusError, err.Error()
 	}
@@ -224,7 +229,11 @@ func headCommit(ctx context.Context, sb sandbox.Sandbox, dir string) (string, er
 
 func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, hooks KindHooks, w Worker, task benchmarks.Task, image string, sub Submission) (result.Verdict, error) {
 	if hooks.GradeOnEnv {
-		image = p.env.Tag
+		env, err := p.envRef(ctx)
+		if err != nil {
+			return result.Verdict{Status: result.StatusError, Error: err.Error()}, err
+		}
+		image = env.Tag
 	}
 	if hooks.Score != nil {
 		return hooks.Score.Score(ctx, w, image, task, sub)

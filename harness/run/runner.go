@@ -92,7 +92,7 @@ type Meta struct {
 
 // ImageRecord names one image a run used.
 type ImageRecord struct {
-	Role string `json:"role"` // "base", "env"
+	Role string `json:"role"` // "base", "env", "published" (Ref: the name rule under --namespace)
 	Ref  string `json:"ref"`
 	// Key is sweval's content key of a layer it built ("" for others).
 	Key string `json:"key,omitempty"`

@@ -45,6 +45,17 @@ func (fakeImages) Doc2Repo(_ context.Context, _ images.Ref, t benchmarks.Task) (
 	return images.Ref{Tag: "doc2repo-" + t.ID}, nil
 }
 
+// PublishedImage "has" every published image: the name the rule gives,
+// with a digest named after it (the real twin is the registry test in
+// harness/images).
+func (fakeImages) PublishedImage(_ context.Context, t benchmarks.Task, p images.Published) (images.Ref, bool, error) {
+	name := p.ImageFor(t)
+	if name == "" {
+		return images.Ref{}, false, nil
+	}
+	return images.Ref{Tag: name, Layer: images.LayerExternal, Digest: "sha256:" + name}, true, nil
+}
+
 // fakeRuntime records every sandbox spec; its sandboxes answer only
 // `git -C <dir> rev-parse HEAD`, and only for the spec's workdir.
 type fakeRuntime struct {
