@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -18,7 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sweval/sweval/benchmarks"
-	"github.com/sweval/sweval/benchmarks/swebench"
+	"github.com/sweval/sweval/benchmarks/dataset"
 	"github.com/sweval/sweval/harness/images"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
@@ -42,7 +41,7 @@ func loadTasks(c *cli.Context) ([]benchmarks.Task, error) {
 	if path == "" {
 		return nil, fmt.Errorf("flag --dataset is required (or --from a run.json that has it)")
 	}
-	tasks, bad, err := loadDataset(c.Context, path, c.Bool("strict"))
+	tasks, bad, err := dataset.Load(c.Context, path, c.Bool("strict"))
 	if err != nil {
 		return nil, err
 	}
@@ -67,17 +66,6 @@ func loadTasks(c *cli.Context) ([]benchmarks.Task, error) {
 		return nil, fmt.Errorf("%s: no tasks selected (check --instance-ids, --filter, --slice)", path)
 	}
 	return tasks, nil
-}
-
-// loadDataset picks the loader by what the path holds.
-func loadDataset(ctx context.Context, path string, strict bool) ([]benchmarks.Task, []*benchmarks.RecordError, error) {
-	if path == "" {
-		return nil, nil, errors.New("no --dataset given")
-	}
-	if d2r, ok, err := loadDoc2Repo(ctx, path, strict); ok || err != nil {
-		return d2r.tasks, d2r.bad, err
-	}
-	return swebench.Load(ctx, path, swebench.Options{Strict: strict})
 }
 
 // dockerFlags configure images and sandboxes.

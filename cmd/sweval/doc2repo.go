@@ -2,11 +2,9 @@ package main
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -19,62 +17,6 @@ import (
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/leakage/purge"
 )
-
-type doc2repoLoad struct {
-	tasks []benchmarks.Task
-	bad   []*benchmarks.RecordError
-}
-
-// loadDoc2Repo loads path when it is a Doc2Repo task set (our manifest,
-// DeNovoSWE JSONL or an NL2RepoBench folder); ok is false when it is not
-// one, so the caller tries the SWE-bench loader.
-func loadDoc2Repo(ctx context.Context, path string, strict bool) (doc2repoLoad, bool, error) {
-	if !isDoc2Repo(path) {
-		return doc2repoLoad{}, false, nil
-	}
-	tasks, bad, err := doc2repo.Load(ctx, path, doc2repo.Options{Strict: strict})
-	return doc2repoLoad{tasks: tasks, bad: bad}, true, err
-}
-
-// isDoc2Repo sniffs the first record: a folder is NL2RepoBench; a record
-// with spec or document (and no SWE-bench problem_statement) is Doc2Repo.
-func isDoc2Repo(path string) bool {
-	st, err := os.Stat(path)
-	if err != nil {
-		return false
-	}
-	if st.IsDir() {
-		return true
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	dec := json.NewDecoder(f)
-	var first map[string]json.RawMessage
-	tok, err := dec.Token()
-	if err != nil {
-		return false
-	}
-	if d, ok := tok.(json.Delim); ok && d == '[' {
-		if dec.Decode(&first) != nil {
-			return false
-		}
-	} else if d, ok := tok.(json.Delim); ok && d == '{' {
-		// Re-read the whole first object.
-		if _, err := f.Seek(0, 0); err != nil {
-			return false
-		}
-		if json.NewDecoder(f).Decode(&first) != nil {
-			return false
-		}
-	}
-	_, spec := first["spec"]
-	_, doc := first["document"]
-	_, problem := first["problem_statement"]
-	return (spec || doc) && !problem
-}
 
 func doc2repoCommand() *cli.Command {
 	tasksFlag := &cli.StringFlag{Name: "tasks", Aliases: []string{"dataset", "d"}, Required: true, Usage: "Doc2Repo tasks: manifest JSONL, DeNovoSWE JSONL or an NL2RepoBench folder"}

@@ -19,6 +19,7 @@ import (
 	"github.com/sweval/sweval/scaffolds/agent"
 	"github.com/sweval/sweval/scaffolds/model"
 	"github.com/sweval/sweval/scaffolds/replay"
+	"github.com/sweval/sweval/scaffolds/solver"
 	"github.com/sweval/sweval/scaffolds/tools"
 )
 
@@ -89,7 +90,7 @@ func redteamCommand() *cli.Command {
 				Grade:       grade.Options{Logger: logger(c)},
 				Model:       "redteam", Scaffold: string(loop.Scaffold()), Benchmark: "redteam",
 				Kinds: hooks.Kinds(),
-			}, synth, &scaffoldAgent{loop: loop, model: m, guard: !c.Bool("no-guard"), auditors: hooks, log: logger(c), shellOpts: tools.SessionOptions{Logger: logger(c)}})
+			}, synth, &solver.Solver{Loop: loop, Model: m, Guard: !c.Bool("no-guard"), Auditors: hooks, Logger: logger(c), Shell: tools.SessionOptions{Logger: logger(c)}})
 			if err != nil {
 				return err
 			}

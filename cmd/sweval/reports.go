@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,13 +22,9 @@ func outputFile(c *cli.Context, name string) (io.Writer, func() error) {
 	if path == "" || path == "-" {
 		return c.App.Writer, func() error { return nil }
 	}
-	buf := &bytesBuffer{}
-	return buf, func() error { return result.WriteFileAtomic(path, buf.b) }
+	var buf bytes.Buffer
+	return &buf, func() error { return result.WriteFileAtomic(path, buf.Bytes()) }
 }
-
-type bytesBuffer struct{ b []byte }
-
-func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 func requireRuns(c *cli.Context) ([]string, error) {
 	if c.NArg() == 0 {
@@ -156,60 +150,33 @@ func curateCommand() *cli.Command {
 			if v := c.Float64("min-score"); v >= 0 {
 				opts.MinScore = &v
 			}
-			var commits []func() error
+			// Written atomically, so a failed curate never leaves half an SFT file.
+			var files []*result.AtomicFile
 			for flag, dst := range map[string]*io.Writer{"output": &opts.Out, "decisions": &opts.Decisions} {
 				path := c.String(flag)
 				if path == "" {
 					continue
 				}
-				f, commit, err := atomicFile(path)
+				f, err := result.CreateAtomic(path)
 				if err != nil {
 					return err
 				}
+				defer f.Abort()
 				*dst = f
-				commits = append(commits, commit)
+				files = append(files, f)
 			}
 			sum, err := curate.Run(c.Context, opts)
 			if err != nil {
 				return err
 			}
-			for _, commit := range commits {
-				if err := commit(); err != nil {
+			for _, f := range files {
+				if err := f.Commit(); err != nil {
 					return err
 				}
 			}
 			return curate.RenderSummary(c.App.Writer, sum)
 		},
 	}
-}
-
-// atomicFile is a buffered temporary file renamed into place on commit, so
-// a failed curate never leaves half an SFT file.
-func atomicFile(path string) (io.Writer, func() error, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, nil, err
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return nil, nil, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	commit := func() error {
-		defer os.Remove(f.Name())
-		if err := bw.Flush(); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(f.Name(), path)
-	}
-	return bw, commit, nil
 }
 
 func importCommand() *cli.Command {

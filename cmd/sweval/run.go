@@ -14,6 +14,7 @@ import (
 	"github.com/sweval/sweval/leakage/audit"
 	"github.com/sweval/sweval/scaffolds/agent"
 	"github.com/sweval/sweval/scaffolds/model"
+	"github.com/sweval/sweval/scaffolds/solver"
 	"github.com/sweval/sweval/scaffolds/tools"
 )
 
@@ -117,9 +118,9 @@ func runCommand() *cli.Command {
 				Scaffold:    string(loop.Scaffold()),
 				Benchmark:   datasetName(c.String("dataset")),
 				Kinds:       hooks.Kinds(),
-			}, tasks, &scaffoldAgent{
-				loop: loop, model: m, execShell: c.Bool("exec-per-command"), guard: !c.Bool("no-guard"), judge: judge, auditors: hooks, log: logger(c),
-				shellOpts: tools.SessionOptions{Logger: logger(c)}, // the loop passes --command-timeout with every command
+			}, tasks, &solver.Solver{
+				Loop: loop, Model: m, ExecPerCommand: c.Bool("exec-per-command"), Guard: !c.Bool("no-guard"), Judge: judge, Auditors: hooks, Logger: logger(c),
+				Shell: tools.SessionOptions{Logger: logger(c)}, // the loop passes --command-timeout with every command
 			})
 			printRunReport(c.App.Writer, rep)
 			fmt.Fprintf(c.App.Writer, "results: %s\npredictions: %s\n", filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "preds.jsonl"))

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/sweval/sweval/benchmarks/dataset"
 	"github.com/sweval/sweval/scaffolds/replay"
 )
 
@@ -32,7 +33,7 @@ func serveReplayCommand() *cli.Command {
 				script.Instances = map[string][]replay.Reply{}
 			}
 			if path := c.String("solve"); path != "" {
-				tasks, bad, err := loadDataset(c.Context, path, c.Bool("strict"))
+				tasks, bad, err := dataset.Load(c.Context, path, c.Bool("strict"))
 				if err != nil {
 					return err
 				}

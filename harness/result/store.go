@@ -124,30 +124,74 @@ var ErrDuplicate = errors.New("duplicate result")
 // WriteFileAtomic writes data to path via a temporary file in the same
 // directory, fsync and rename, so readers never see a partial file.
 func WriteFileAtomic(path string, data []byte) error {
+	f, err := CreateAtomic(path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return f.Commit()
+}
+
+// AtomicFile is a buffered temporary file beside its destination that
+// Commit fsyncs and renames into place: a reader sees the old file or the
+// whole new one, never half of it (results, reports, SFT files).
+type AtomicFile struct {
+	path string
+	tmp  *os.File
+	*bufio.Writer
+	done bool
+}
+
+// CreateAtomic starts writing path atomically. Call Commit to publish the
+// file; Abort (safe after Commit, so it can be deferred) removes the
+// temporary file otherwise.
+func CreateAtomic(path string) (*AtomicFile, error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+		return nil, fmt.Errorf("create %s: %w", dir, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return nil, fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+	return &AtomicFile{path: path, tmp: tmp, Writer: bufio.NewWriterSize(tmp, 1<<20)}, nil
+}
+
+// Commit flushes, fsyncs and renames the file into place.
+func (f *AtomicFile) Commit() error {
+	if f.done {
+		return fmt.Errorf("write %s: already committed or aborted", f.path)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("fsync %s: %w", path, err)
+	f.done = true
+	defer os.Remove(f.tmp.Name()) // a no-op once renamed
+	if err := f.Flush(); err != nil {
+		f.tmp.Close()
+		return fmt.Errorf("write %s: %w", f.path, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := f.tmp.Sync(); err != nil {
+		f.tmp.Close()
+		return fmt.Errorf("fsync %s: %w", f.path, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename into %s: %w", path, err)
+	if err := f.tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", f.path, err)
+	}
+	if err := os.Rename(f.tmp.Name(), f.path); err != nil {
+		return fmt.Errorf("rename into %s: %w", f.path, err)
 	}
 	return nil
+}
+
+// Abort drops the temporary file unless Commit already ran.
+func (f *AtomicFile) Abort() {
+	if f.done {
+		return
+	}
+	f.done = true
+	f.tmp.Close()
+	os.Remove(f.tmp.Name())
 }
 
 // WriteJSONAtomic is WriteFileAtomic of v's indented JSON.

@@ -2,6 +2,7 @@ package result
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -115,5 +116,47 @@ func TestSummarizeUsesSWEBenchBuckets(t *testing.T) {
 	}
 	if got, want := rep.MeanPassFraction, 2.0/6; got != want {
 		t.Errorf("mean pass fraction = %v, want %v", got, want)
+	}
+}
+
+func TestCreateAtomic(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		commit bool
+		want   string // the file's content afterwards; "" = absent
+	}{
+		{"commit publishes", true, "new\n"},
+		{"abort leaves the old file", false, "old\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out.jsonl")
+			if err := os.WriteFile(path, []byte("old\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			f, err := CreateAtomic(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprint(f, "new\n")
+			if got, _ := os.ReadFile(path); string(got) != "old\n" {
+				t.Fatalf("before commit the file reads %q", got)
+			}
+			if tc.commit {
+				if err := f.Commit(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			f.Abort() // deferred in callers: a no-op after Commit
+			if got, _ := os.ReadFile(path); string(got) != tc.want {
+				t.Errorf("file reads %q, want %q", got, tc.want)
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".out.jsonl.tmp*")); len(left) > 0 {
+				t.Errorf("temporary files left: %v", left)
+			}
+			if err := f.Commit(); err == nil {
+				t.Error("a second Commit succeeded")
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package solver
 
 import (
 	"context"
@@ -16,31 +16,36 @@ import (
 	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
-// scaffoldAgent adapts a scaffold loop to the harness's Agent seam: it
-// opens the tools in the sandbox, guards the shell, runs the loop and
-// audits the trajectory.
-type scaffoldAgent struct {
-	loop      *agent.Loop
-	model     model.Model
-	execShell bool // one docker exec per command instead of the session
-	shellOpts tools.SessionOptions
-	guard     bool
-	// judge, when set, is the optional LLM judge run after the rules.
-	judge *audit.Judge
-	// auditors hand out each task's trajectory auditor (the Doc2Repo
-	// hooks: the rules plus the reference's fingerprints).
-	auditors interface {
-		Auditor(task benchmarks.Task) *audit.Auditor
-	}
-	log *slog.Logger
+// Auditors hand out each task's trajectory auditor (*doc2repo.Hooks: the
+// rules plus the reference's fingerprints).
+type Auditors interface {
+	Auditor(task benchmarks.Task) *audit.Auditor
 }
 
-func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, rollout int) run.AgentRun {
+// Solver is a run.Agent: one scaffold loop against one model.
+type Solver struct {
+	Loop  *agent.Loop
+	Model model.Model
+	// ExecPerCommand runs one exec per command instead of the persistent
+	// bash session.
+	ExecPerCommand bool
+	Shell          tools.SessionOptions
+	// Guard refuses git clone/fetch/pull, history digging and reference
+	// downloads.
+	Guard bool
+	// Judge, when set, is the optional LLM judge run after the rules.
+	Judge    *audit.Judge
+	Auditors Auditors
+	Logger   *slog.Logger
+}
+
+// Solve runs one rollout in sb; see run.Agent.
+func (a *Solver) Solve(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, rollout int) run.AgentRun {
 	var shell tools.Shell
-	if a.execShell {
-		shell = tools.NewExecShell(sb, a.shellOpts)
+	if a.ExecPerCommand {
+		shell = tools.NewExecShell(sb, a.Shell)
 	} else {
-		s, err := tools.NewSession(ctx, sb, a.shellOpts)
+		s, err := tools.NewSession(ctx, sb, a.Shell)
 		if err != nil {
 			return run.AgentRun{ExitStatus: agent.ExitEnvError, Err: err}
 		}
@@ -48,17 +53,17 @@ func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benc
 	}
 	defer shell.Close()
 	env := agent.Env{Shell: shell, Editor: tools.NewEditor(sb, tools.EditorOptions{})}
-	if a.guard {
+	if a.Guard {
 		env.Guard = guard.New(guard.Config{Packages: task.Protected().Dists})
 	}
-	traj, err := a.loop.Run(ctx, a.model, env, task, rollout)
-	flags := a.auditors.Auditor(task).Audit(&traj)
+	traj, err := a.Loop.Run(ctx, a.Model, env, task, rollout)
+	flags := a.Auditors.Auditor(task).Audit(&traj)
 	names := audit.Names(flags)
 	var files map[string][]byte
-	if a.judge != nil && ctx.Err() == nil {
+	if a.Judge != nil && ctx.Err() == nil {
 		verdict, jerr := a.judgeRollout(ctx, task, &traj, flags)
 		if jerr != nil {
-			a.log.Warn("LLM judge failed; the rule flags stand alone", "instance", task.ID, "err", jerr)
+			a.logger().Warn("LLM judge failed; the rule flags stand alone", "instance", task.ID, "err", jerr)
 			names = append(names, "judge:error")
 		} else if verdict.Verdict != audit.VerdictClean {
 			names = append(names, "judge:"+verdict.Verdict)
@@ -76,11 +81,18 @@ func (a *scaffoldAgent) Solve(ctx context.Context, sb sandbox.Sandbox, task benc
 
 // judgeRollout asks the LLM judge about one trajectory, telling it what the
 // agent was asked.
-func (a *scaffoldAgent) judgeRollout(ctx context.Context, task benchmarks.Task, traj *trajectory.Trajectory, flags []audit.Flag) (audit.Verdict, error) {
-	j := *a.judge
+func (a *Solver) judgeRollout(ctx context.Context, task benchmarks.Task, traj *trajectory.Trajectory, flags []audit.Flag) (audit.Verdict, error) {
+	j := *a.Judge
 	j.Task = task.ProblemStatement
 	if task.Doc2Repo != nil {
 		j.Task = task.Doc2Repo.Spec
 	}
 	return j.Judge(ctx, traj, flags)
+}
+
+func (a *Solver) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
 }
