@@ -177,6 +177,11 @@ func parseBytes(s string) (int64, error) {
 	return n * mult, nil
 }
 
+// shardFlag is eval's and run's --shard.
+func shardFlag() cli.Flag {
+	return &cli.StringFlag{Name: "shard", Usage: "run only shard I of N (e.g. 2/4) of the rollouts, appending to that shard's own results file; run every shard with the same --run-id (a Slurm array does); readers take the union"}
+}
+
 // runDir resolves the run directory and id, defaulting the id to a
 // timestamp so two runs never share a directory by accident.
 func runDir(c *cli.Context) (dir, id string) {

@@ -23,7 +23,7 @@ func evalCommand() *cli.Command {
 		UsageText: "sweval eval --dataset FILE --predictions gold|empty|FILE --repo-cache DIR [--run-id ID --workers N --timeout 30m ...]",
 		Flags: append(append(append(datasetFlags(),
 			&cli.StringFlag{Name: "predictions", Aliases: []string{"p"}, Usage: "gold, empty, or a predictions file (JSONL, JSON list, or object keyed by instance_id); required"},
-			fromFlag(),
+			fromFlag(), shardFlag(),
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
 			if err := applyFrom(c); err != nil {
@@ -48,6 +48,10 @@ func evalCommand() *cli.Command {
 			for _, e := range bad {
 				logger(c).Warn("skipping malformed prediction", "err", e)
 			}
+			shard, err := result.ParseShard(c.String("shard"))
+			if err != nil {
+				return err
+			}
 			dir, id := runDir(c)
 			env, cleanup, err := environment(c, id)
 			if err != nil {
@@ -57,7 +61,7 @@ func evalCommand() *cli.Command {
 			rep, err := run.Evaluate(c.Context, run.EvalOptions{
 				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: resolveConfig(c),
+					Config: resolveConfig(c), Shard: shard,
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},

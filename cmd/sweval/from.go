@@ -18,10 +18,11 @@ type resolvedConfig struct {
 }
 
 // notRepeated reports the flags --from never copies: the run's identity,
-// the replay source itself, and values that may hold secrets.
+// the replay source itself, values that may hold secrets, and the shard
+// (run.json is shared by a run's shards).
 func notRepeated(name string) bool {
 	switch name {
-	case "from", "run-id", "header":
+	case "from", "run-id", "header", "shard":
 		return true
 	}
 	return false

@@ -10,6 +10,7 @@ import (
 
 	gradedoc "github.com/sweval/sweval/harness/doc2repo"
 	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/leakage/audit"
 	"github.com/sweval/sweval/scaffolds/agent"
@@ -50,7 +51,7 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-guard", Usage: "do not refuse git clone/fetch/pull, history digging or reference downloads"},
 			&cli.StringFlag{Name: "judge-model", Usage: "also audit every trajectory with this LLM judge (verdict + evidence in judge.json; non-clean verdicts become audit flags)"},
 			&cli.StringFlag{Name: "judge-base-url", Usage: "OpenAI-compatible endpoint of the judge, including /v1 (default: --base-url)"},
-			fromFlag(),
+			fromFlag(), shardFlag(),
 			&cli.StringFlag{Name: "calibration", Usage: "Doc2Repo: score against the test ids `sweval doc2repo calibrate --out` found passing on the reference"},
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
@@ -99,6 +100,10 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			shard, err := result.ParseShard(c.String("shard"))
+			if err != nil {
+				return err
+			}
 			dir, id := runDir(c)
 			env, cleanup, err := environment(c, id)
 			if err != nil {
@@ -109,7 +114,7 @@ func runCommand() *cli.Command {
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: resolveConfig(c),
+					Config: resolveConfig(c), Shard: shard,
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},

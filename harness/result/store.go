@@ -80,6 +80,14 @@ func (s *Store) Done(k Key) bool {
 	return ok
 }
 
+// Result returns the stored result of k.
+func (s *Store) Result(k Key) (Result, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.done[k]
+	return r, ok
+}
+
 // Results returns every stored result, one per key (the last one written
 // wins if a key was ever written twice).
 func (s *Store) Results() []Result {

@@ -263,20 +263,15 @@ type prediction struct {
 }
 
 // writePredictions writes preds.jsonl (rollout 0, SWE-bench's format, one
-// line per instance) and, with several rollouts, preds.rollout<k>.jsonl.
+// line per instance) and, with several rollouts, preds.rollout<k>.jsonl,
+// over every shard's results.
 func writePredictions(runDir, model string) error {
-	f, err := os.Open(filepath.Join(runDir, "results.jsonl"))
+	all, err := result.LoadRun(runDir)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	byRollout := map[int][]prediction{}
-	dec := json.NewDecoder(f)
-	for dec.More() {
-		var r result.Result
-		if err := dec.Decode(&r); err != nil {
-			return fmt.Errorf("read results: %w", err)
-		}
+	for _, r := range all {
 		patch, err := os.ReadFile(filepath.Join(RolloutDir(runDir, r.InstanceID, r.Rollout), "patch.diff"))
 		if err != nil && !os.IsNotExist(err) {
 			return err

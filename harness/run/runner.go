@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -62,6 +63,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress receives a progress bar; nil for none.
 	Progress io.Writer
+	// Shard, when set, runs only this shard's part of the jobs (round-robin
+	// over their order) and appends to the shard's own results file; the
+	// run report covers the union of every shard's results.
+	Shard result.Shard
 
 	// images are the shared layers the run's containers start from, set
 	// by Evaluate and Rollouts once they are built, for run.json.
@@ -109,45 +114,50 @@ const LockName = ".lock"
 func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (result.RunReport, error) {
 	opts = opts.withDefaults()
 	log := opts.Logger
-	// One writer per run directory: a second process with the same run id
-	// (another terminal, a requeued job) stops here instead of redoing
-	// every rollout beside the first.
-	lock, err := result.AcquireLock(filepath.Join(opts.Dir, LockName))
+	// One writer per run directory (per shard): a second process with the
+	// same run id (another terminal, a requeued job) stops here instead of
+	// redoing every rollout beside the first.
+	lockName := LockName
+	if !opts.Shard.Whole() {
+		lockName += "." + strings.TrimSuffix(opts.Shard.FileName(), ".jsonl")
+	}
+	lock, err := result.AcquireLock(filepath.Join(opts.Dir, lockName))
 	if err != nil {
 		return result.RunReport{}, fmt.Errorf("run %s: %w", opts.RunID, err)
 	}
 	defer lock.Release()
-	if n, err := result.SweepTemp(opts.Dir); err != nil {
-		log.Warn("could not remove temporary files of a killed write", "dir", opts.Dir, "err", err)
-	} else if n > 0 {
-		log.Info("removed temporary files of a killed write", "dir", opts.Dir, "count", n)
-	}
 	if err := writeMeta(opts); err != nil {
 		return result.RunReport{}, err
 	}
-	store, err := result.OpenStore(filepath.Join(opts.Dir, "results.jsonl"))
+	store, err := result.OpenRunStore(opts.Dir, opts.Shard)
 	if err != nil {
 		return result.RunReport{}, err
 	}
 	defer store.Close()
 
 	var todo []Job
-	for _, j := range jobs {
+	owned := 0
+	for i, j := range jobs {
+		if !opts.Shard.Owns(i) {
+			continue
+		}
+		owned++
 		if !store.Done(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}) {
 			todo = append(todo, j)
 		}
 	}
-	if skipped := len(jobs) - len(todo); skipped > 0 {
+	sweepTemp(opts, todo, log)
+	if skipped := owned - len(todo); skipped > 0 {
 		log.Info("resuming run", "run_id", opts.RunID, "already_done", skipped, "to_do", len(todo))
 	}
 
 	resolved := 0
-	for _, r := range store.Results() {
-		if r.Resolved {
+	for i, j := range jobs {
+		if r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}); ok && opts.Shard.Owns(i) && r.Resolved {
 			resolved++
 		}
 	}
-	prog := NewProgress(opts.Progress, "resolved", len(jobs), len(jobs)-len(todo), resolved)
+	prog := NewProgress(opts.Progress, "resolved", owned, owned-len(todo), resolved)
 	var appendErr error
 	var appendMu sync.Mutex
 	_ = forEach(ctx, opts.Workers, todo, func(ctx context.Context, w Worker, job Job) {
@@ -176,7 +186,15 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 			want = append(want, j.Task.ID)
 		}
 	}
-	rep := result.Summarize(opts.RunID, want, store.Results())
+	all := store.Results()
+	if !opts.Shard.Whole() {
+		// The other shards may have finished rollouts since this one
+		// started: report the run as it stands now.
+		if all, err = result.LoadRun(opts.Dir); err != nil {
+			return result.RunReport{}, fmt.Errorf("run %s: %w", opts.RunID, err)
+		}
+	}
+	rep := result.Summarize(opts.RunID, want, all)
 	if err := result.WriteJSONAtomic(filepath.Join(opts.Dir, "report.json"), rep); err != nil {
 		appendErr = errors.Join(appendErr, err)
 	}
@@ -184,6 +202,30 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		return rep, fmt.Errorf("run %s interrupted (run the same command again to resume): %w", opts.RunID, ctx.Err())
 	}
 	return rep, appendErr
+}
+
+// sweepTemp removes the temporaries of writes a killed run left behind.
+// A shard sweeps only the rollout directories it owns: the top level and
+// other shards' rollouts may be mid-write in another process.
+func sweepTemp(opts Options, todo []Job, log *slog.Logger) {
+	dirs := []string{opts.Dir}
+	if !opts.Shard.Whole() {
+		dirs = dirs[:0]
+		for _, j := range todo {
+			dirs = append(dirs, RolloutDir(opts.Dir, j.Task.ID, j.Rollout))
+		}
+	}
+	n := 0
+	for _, d := range dirs {
+		k, err := result.SweepTemp(d)
+		if err != nil {
+			log.Warn("could not remove temporary files of a killed write", "dir", d, "err", err)
+		}
+		n += k
+	}
+	if n > 0 {
+		log.Info("removed temporary files of a killed write", "dir", opts.Dir, "count", n)
+	}
 }
 
 // safeRollout turns a panic in one rollout into an error result, so one

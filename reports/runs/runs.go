@@ -15,13 +15,21 @@ import (
 	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
-// ResultsFile is the results file of a run directory. A path that is
-// itself a file (e.g. a bare results.jsonl) is returned unchanged.
-func ResultsFile(dirOrFile string) string {
+// ResultsFiles are the results files of a run path: a bare file alone, or
+// every results file of a run directory (results.jsonl and each shard's,
+// result.ResultFiles), which readers take the union of.
+func ResultsFiles(dirOrFile string) ([]string, error) {
 	if st, err := os.Stat(dirOrFile); err == nil && !st.IsDir() {
-		return dirOrFile
+		return []string{dirOrFile}, nil
 	}
-	return filepath.Join(dirOrFile, "results.jsonl")
+	files, err := result.ResultFiles(dirOrFile)
+	if err == nil && len(files) == 0 {
+		err = fs.ErrNotExist
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s has no results.jsonl: is it a run directory (runs/<run_id>)? %w", dirOrFile, err)
+	}
+	return files, nil
 }
 
 // RunDir is the run directory of a run path (the directory of a bare file).
@@ -64,47 +72,65 @@ func Each(ctx context.Context, paths []string, opts Options, fn func(runDir stri
 		return st, errors.New("no run directories given: pass one or more runs/<run_id> directories")
 	}
 	for _, p := range paths {
-		file := ResultsFile(p)
-		dir := RunDir(p)
-		f, err := os.Open(file)
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return st, fmt.Errorf("%s has no results.jsonl: is it a run directory (runs/<run_id>)? %w", p, err)
-			}
-			return st, fmt.Errorf("open results: %w", err)
-		}
-		if fi, err := f.Stat(); err == nil {
-			st.Bytes += fi.Size()
-		}
-		onBad := opts.OnBadLine
-		if onBad == nil {
-			onBad = func(e *result.LineError) { log.Warn("skipping bad result line", "err", e) }
-		}
-		workers := opts.Workers
-		if workers <= 0 {
-			workers = min(runtime.GOMAXPROCS(0), 4)
-		}
-		s := result.NewScanner(f, result.ScanOptions{File: file, SkipTestsStatus: opts.SkipTestsStatus, SkipFeatures: opts.SkipFeatures,
-			OnBadLine: onBad, Workers: workers})
-		n := 0
-		err = s.Scan(func(r *result.Result) error {
-			n++
-			if n&4095 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			return fn(dir, r)
-		})
-		f.Close()
-		st.Files++
-		st.Lines += s.Lines()
-		st.BadLines += s.BadLines()
+		files, err := ResultsFiles(p)
 		if err != nil {
 			return st, err
 		}
+		dir := RunDir(p)
+		// A sharded run's files must not share a rollout: track keys only
+		// then, so the common single-file scan stays allocation-free.
+		var from map[result.Key]string
+		if len(files) > 1 {
+			from = map[result.Key]string{}
+		}
+		for _, file := range files {
+			if err := eachInFile(ctx, file, dir, opts, log, &st, from, fn); err != nil {
+				return st, err
+			}
+		}
 	}
 	return st, nil
+}
+
+func eachInFile(ctx context.Context, file, dir string, opts Options, log *slog.Logger, st *Stats, from map[result.Key]string, fn func(runDir string, r *result.Result) error) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		st.Bytes += fi.Size()
+	}
+	onBad := opts.OnBadLine
+	if onBad == nil {
+		onBad = func(e *result.LineError) { log.Warn("skipping bad result line", "err", e) }
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	s := result.NewScanner(f, result.ScanOptions{File: file, SkipTestsStatus: opts.SkipTestsStatus, SkipFeatures: opts.SkipFeatures,
+		OnBadLine: onBad, Workers: workers})
+	n := 0
+	err = s.Scan(func(r *result.Result) error {
+		n++
+		if n&4095 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if from != nil {
+			if first, ok := from[r.Key()]; ok && first != file {
+				return &result.DuplicateError{Key: r.Key(), First: first, Also: file}
+			}
+			from[r.Key()] = file
+		}
+		return fn(dir, r)
+	})
+	st.Files++
+	st.Lines += s.Lines()
+	st.BadLines += s.BadLines()
+	return err
 }
 
 // RolloutDir is where a rollout's files live (result.RolloutDir).

@@ -32,6 +32,7 @@ type Entry struct {
 	Cost          *float64
 	Wall          float64
 	Steps         int
+	file          int // index into Index.files
 	offset        int64
 }
 
@@ -39,7 +40,7 @@ type Entry struct {
 // from their line offsets on demand, so memory grows with the row count
 // only.
 type Index struct {
-	file    string
+	files   []string // the run's results files (one per shard)
 	Entries []Entry
 	// bySafe maps the path-safe instance name (the URL segment) to the id.
 	bySafe map[string]string
@@ -65,24 +66,38 @@ func statusOf(r *result.Result) result.Status {
 	return result.StatusUnresolved
 }
 
-// BuildIndex streams dir's results.jsonl once for line offsets and once
-// through the harness's scanner for the rows.
+// BuildIndex streams each of dir's results files (results.jsonl, or one
+// per shard) once for line offsets and once through the harness's scanner
+// for the rows. A rollout in two shards' files is refused.
 func BuildIndex(ctx context.Context, dir string) (*Index, error) {
-	file := runs.ResultsFile(dir)
-	offsets, err := lineOffsets(file)
+	files, err := runs.ResultsFiles(dir)
 	if err != nil {
 		return nil, err
 	}
+	ix := &Index{files: files, bySafe: map[string]string{}, byKey: map[result.Key]int{}, byInstance: map[string][]int{}}
+	statuses, exits, flags := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for fi, file := range files {
+		if err := ix.add(ctx, fi, file, statuses, exits, flags); err != nil {
+			return nil, err
+		}
+	}
+	ix.Statuses, ix.Exits, ix.FlagNames = sortedKeys(statuses), sortedKeys(exits), sortedKeys(flags)
+	return ix, nil
+}
+
+func (ix *Index) add(ctx context.Context, fi int, file string, statuses, exits, flags map[string]bool) error {
+	offsets, err := lineOffsets(file)
+	if err != nil {
+		return err
+	}
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: is %s a run directory (runs/<run_id>)? %w", file, dir, err)
+		return fmt.Errorf("open %s: %w", file, err)
 	}
 	defer f.Close()
-	ix := &Index{file: file, bySafe: map[string]string{}, byKey: map[result.Key]int{}, byInstance: map[string][]int{}}
 	s := result.NewScanner(f, result.ScanOptions{File: file, SkipTestsStatus: true, SkipFeatures: true,
 		OnBadLine: func(*result.LineError) { ix.BadLines++ }})
-	statuses, exits, flags := map[string]bool{}, map[string]bool{}, map[string]bool{}
-	err = s.Scan(func(r *result.Result) error {
+	return s.Scan(func(r *result.Result) error {
 		if len(ix.Entries)&4095 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -94,7 +109,7 @@ func BuildIndex(ctx context.Context, dir string) (*Index, error) {
 		}
 		e := Entry{InstanceID: r.InstanceID, Rollout: r.Rollout, Status: statusOf(r), Score: runs.Score(r),
 			Flags: slices.Clone(r.AuditFlags), AgentExit: r.AgentExit, GuardRefusals: r.GuardRefusals,
-			Tokens: r.PromptTokens + r.CompletionTokens, Wall: r.WallSeconds, Steps: r.Steps, offset: offsets[line]}
+			Tokens: r.PromptTokens + r.CompletionTokens, Wall: r.WallSeconds, Steps: r.Steps, file: fi, offset: offsets[line]}
 		if r.TestExitCode != nil {
 			v := *r.TestExitCode
 			e.TestExit = &v
@@ -103,9 +118,12 @@ func BuildIndex(ctx context.Context, dir string) (*Index, error) {
 			v := *r.Cost
 			e.Cost = &v
 		}
-		// A resumed run may hold a rollout twice; the later line wins, as
-		// in the store.
+		// A resumed run may hold a rollout twice in one file; the later
+		// line wins, as in the store. Two shards' files may not.
 		if i, ok := ix.byKey[r.Key()]; ok {
+			if prev := ix.Entries[i].file; prev != fi {
+				return &result.DuplicateError{Key: r.Key(), First: ix.files[prev], Also: file}
+			}
 			ix.Entries[i] = e
 		} else {
 			ix.byKey[r.Key()] = len(ix.Entries)
@@ -122,11 +140,6 @@ func BuildIndex(ctx context.Context, dir string) (*Index, error) {
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	ix.Statuses, ix.Exits, ix.FlagNames = sortedKeys(statuses), sortedKeys(exits), sortedKeys(flags)
-	return ix, nil
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -173,7 +186,8 @@ func (ix *Index) Result(instanceID string, rollout int) (*result.Result, bool, e
 	if !ok {
 		return nil, false, nil
 	}
-	f, err := os.Open(ix.file)
+	file := ix.files[ix.Entries[i].file]
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, true, fmt.Errorf("open results: %w", err)
 	}
@@ -186,13 +200,13 @@ func (ix *Index) Result(instanceID string, rollout int) (*result.Result, bool, e
 		return nil, true, fmt.Errorf("read results: %w", err)
 	}
 	var out *result.Result
-	err = result.NewScanner(bytes.NewReader(line), result.ScanOptions{File: ix.file, BufferSize: len(line) + 16}).Scan(func(r *result.Result) error {
+	err = result.NewScanner(bytes.NewReader(line), result.ScanOptions{File: file, BufferSize: len(line) + 16}).Scan(func(r *result.Result) error {
 		c := *r
 		out = &c
 		return nil
 	})
 	if err != nil || out == nil {
-		return nil, true, fmt.Errorf("%s changed since it was indexed (restart sweval view): %w", ix.file, cmp.Or(err, errors.New("line unreadable")))
+		return nil, true, fmt.Errorf("%s changed since it was indexed (restart sweval view): %w", file, cmp.Or(err, errors.New("line unreadable")))
 	}
 	return out, true, nil
 }

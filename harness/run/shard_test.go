@@ -1,0 +1,113 @@
+package run
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/result"
+	"github.com/sweval/sweval/reports/runs"
+	"github.com/sweval/sweval/reports/view"
+)
+
+// TestShardsRunEveryRolloutOnce runs a run as 3 shards side by side in one
+// directory (as a Slurm array does), then resumes one: every rollout is
+// done exactly once, each shard wrote only its own file, and every reader
+// takes the union.
+func TestShardsRunEveryRolloutOnce(t *testing.T) {
+	dir := t.TempDir()
+	var jobs []Job
+	for i := range 7 {
+		for k := range 2 {
+			jobs = append(jobs, Job{Task: benchmarks.Task{ID: fmt.Sprintf("repo__pkg-%d", i)}, Rollout: k})
+		}
+	}
+	var mu sync.Mutex
+	ran := map[result.Key]int{}
+	fn := func(_ context.Context, _ Worker, j Job) Output {
+		mu.Lock()
+		ran[result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}]++
+		mu.Unlock()
+		return Output{Result: result.Result{Status: result.StatusResolved, Resolved: true, PassFraction: 1}, Files: map[string][]byte{"patch.diff": []byte("x")}}
+	}
+	const n = 3
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = Execute(context.Background(), Options{Dir: dir, RunID: "r", Workers: 2, Shard: result.Shard{Index: i, Count: n}}, jobs, fn)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("shard %d: %v", i+1, err)
+		}
+	}
+	if len(ran) != len(jobs) {
+		t.Fatalf("%d rollouts ran, want %d", len(ran), len(jobs))
+	}
+	for k, c := range ran {
+		if c != 1 {
+			t.Errorf("%v ran %d times", k, c)
+		}
+	}
+	files, err := result.ResultFiles(dir)
+	if err != nil || len(files) != n {
+		t.Fatalf("results files %v (%v), want one per shard", files, err)
+	}
+	// Resuming a shard (a requeued array task) redoes nothing, and its
+	// report covers the whole run.
+	rep, err := Execute(context.Background(), Options{Dir: dir, RunID: "r", Shard: result.Shard{Index: 1, Count: n}}, jobs, fn)
+	if err != nil || len(ran) != len(jobs) || rep.ResolvedInstances != 7 {
+		t.Fatalf("resumed shard: err %v, %d ran, report resolved %d of 7", err, len(ran), rep.ResolvedInstances)
+	}
+	// The whole run, unsharded, sees every shard's work too.
+	if _, err := Execute(context.Background(), Options{Dir: dir, RunID: "r"}, jobs, func(context.Context, Worker, Job) Output {
+		t.Error("an unsharded resume redid a shard's rollout")
+		return Output{}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	seen := 0
+	if _, err := runs.Each(context.Background(), []string{dir}, runs.Options{}, func(string, *result.Result) error { seen++; return nil }); err != nil || seen != len(jobs) {
+		t.Fatalf("runs.Each over the shards: %d results, %v; want %d", seen, err, len(jobs))
+	}
+	ix, err := view.BuildIndex(context.Background(), dir)
+	if err != nil || len(ix.Entries) != len(jobs) {
+		t.Fatalf("view index over the shards: %v", err)
+	}
+	if r, ok, err := ix.Result("repo__pkg-6", 1); err != nil || !ok || r.InstanceID != "repo__pkg-6" {
+		t.Fatalf("view re-read of a shard's line: %v %v %v", r, ok, err)
+	}
+
+	// A rollout in two shards' files (two writers ran it) is refused by
+	// every reader, naming both files.
+	data, _ := os.ReadFile(files[0])
+	other := filepath.Join(dir, result.Shard{Index: 0, Count: 2}.FileName())
+	if err := os.WriteFile(other, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var dup *result.DuplicateError
+	_, err = runs.Each(context.Background(), []string{dir}, runs.Options{}, func(string, *result.Result) error { return nil })
+	if !errors.As(err, &dup) {
+		t.Errorf("runs.Each over duplicated shards: %v, want a DuplicateError", err)
+	}
+	if _, err := view.BuildIndex(context.Background(), dir); !errors.As(err, &dup) {
+		t.Errorf("view over duplicated shards: %v", err)
+	}
+	if _, err := result.LoadRun(dir); !errors.As(err, &dup) {
+		t.Errorf("LoadRun over duplicated shards: %v", err)
+	}
+	if _, err := Execute(context.Background(), Options{Dir: dir, RunID: "r", Shard: result.Shard{Index: 0, Count: n}}, jobs, fn); !errors.As(err, &dup) {
+		t.Errorf("a shard starting over duplicated files: %v", err)
+	}
+}
