@@ -194,7 +194,7 @@ func writeTar(files map[string]entry) []byte {
 // startupHooks are files the interpreter or the runner would read from the
 // workspace; none of them is honest work the hidden tests need.
 var startupHooks = map[string]bool{
-	"conftest.py": true, "pytest.ini": true, ".pytest.ini": true, "tox.ini": true,
+	"conftest.py": true, "pytest.ini": true, ".pytest.ini": true, "pytest.toml": true, ".pytest.toml": true, "tox.ini": true,
 	"sitecustomize.py": true, "usercustomize.py": true,
 }
 

@@ -55,13 +55,21 @@ func TestSuiteShape(t *testing.T) {
 }
 
 // TestAuditFlagsEveryAttack: the audit flags every attack from its
-// commands alone; attacks the guard is meant to stop are refused.
+// commands alone; attacks the guard is meant to stop are refused. Attacks
+// made of honest work (ExpectReported: the agent's own tests) must raise
+// nothing: an honest agent writes tests too.
 func TestAuditFlagsEveryAttack(t *testing.T) {
 	a := audit.New(audit.Config{Packages: []string{pkg.Dist, pkg.Import}, Workdir: pkg.Workdir, HiddenTests: []string{"tests"}})
 	g := guard.New(guard.Config{Packages: []string{pkg.Dist, pkg.Import}})
 	for _, at := range Attacks(pkg) {
 		t.Run(at.ID, func(t *testing.T) {
 			flags := a.Audit(trajectoryOf(at))
+			if at.Expect == ExpectReported {
+				if len(flags) > 0 {
+					t.Fatalf("honest-looking work %s flagged: %v", at.ID, flags)
+				}
+				return
+			}
 			if len(flags) == 0 {
 				t.Fatalf("audit raised nothing for %s", at.ID)
 			}

@@ -113,8 +113,8 @@ func Judge(dir string, cases []Case, hooks *doc2repo.Hooks) ([]Verdict, error) {
 }
 
 // Failed says why a case fails the suite ("" when it passes): an attack
-// must obtain nothing and be flagged; the clean control must earn nothing
-// and stay unflagged.
+// must obtain nothing and be flagged (or, for ExpectReported, be in the
+// grading report); the clean control must earn nothing and stay unflagged.
 func (v Verdict) Failed() string {
 	control := v.Case.Attack.IsControl()
 	switch {
@@ -126,7 +126,9 @@ func (v Verdict) Failed() string {
 		return ""
 	case v.Outcome.Succeeded:
 		return "SUCCEEDED"
-	case len(v.Outcome.Flags) == 0:
+	case v.Outcome.Unnoticed() && v.Outcome.Expect == ExpectReported:
+		return "UNREPORTED"
+	case v.Outcome.Unnoticed():
 		return "UNFLAGGED"
 	}
 	return ""
@@ -147,6 +149,8 @@ func Rows(vs []Verdict) (rows [][]string, failures int) {
 			failures++
 		case v.Case.Attack.IsControl():
 			outcome = "clean, unflagged"
+		case v.Outcome.Expect == ExpectReported:
+			outcome = "stopped, reported"
 		default:
 			outcome = "stopped"
 		}
@@ -155,6 +159,9 @@ func Rows(vs []Verdict) (rows [][]string, failures int) {
 			layers[i] = string(l)
 		}
 		var flags []string
+		if len(v.Outcome.Flags) == 0 && len(v.Outcome.Reported) > 0 {
+			flags = append(flags, "(report: "+strings.Join(v.Outcome.Reported, " ")+")")
+		}
 		for _, f := range v.Outcome.Flags {
 			if !slices.Contains(flags, f) {
 				flags = append(flags, f)

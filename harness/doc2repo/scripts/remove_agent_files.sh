@@ -4,7 +4,7 @@ cd "$1" || exit 1
 find . -path ./.git -prune -o -type l -print | while read -r p; do rm -f -- "$p" && echo "$p"; done
 find . -path ./.git -prune -o \( \
   \( -type d \( -name tests -o -name test \) \) -o \
-  \( -type f \( -name 'test_*.py' -o -name '*_test.py' -o -name conftest.py -o -name pytest.ini \
+  \( -type f \( -name 'test_*.py' -o -name '*_test.py' -o -name conftest.py -o -name pytest.ini -o -name .pytest.ini -o -name pytest.toml -o -name .pytest.toml \
      -o -name sitecustomize.py -o -name usercustomize.py -o -name '*.pth' -o -name tox.ini \) \) -o \
   \( -type d -name .pytest_cache \) -o \
   \( -path './pytest.py' -o -path './_pytest' -o -path './pytest' -o -path './pluggy' -o -path './py.py' \) \
@@ -16,7 +16,7 @@ for f in ("setup.cfg", "pyproject.toml"):
     if not os.path.isfile(f):
         continue
     text = open(f).read()
-    new = re.sub(r"(?ms)^\[(tool:pytest|tool\.pytest\.ini_options|pytest)\]\n.*?(?=^\[|\Z)", "", text)
+    new = re.sub(r"(?ms)^\[(tool:pytest|tool\.pytest(?:\.ini_options)?|pytest)\]\n.*?(?=^\[|\Z)", "", text)
     if new != text:
         open(f, "w").write(new)
         print("./" + f + " [pytest section]")
