@@ -121,11 +121,7 @@ func TarDir(root string) ([]byte, error) {
 			return nil
 		}
 		if e.IsDir() {
-			switch e.Name() {
-			case ".git", "__pycache__", ".pytest_cache", "build", "dist":
-				return filepath.SkipDir
-			}
-			if strings.HasSuffix(e.Name(), ".egg-info") {
+			if skipRefDir(e.Name()) {
 				return filepath.SkipDir
 			}
 			files = append(files, sandbox.File{Name: filepath.ToSlash(rel), Mode: fs.ModeDir | 0o755})
@@ -145,6 +141,16 @@ func TarDir(root string) ([]byte, error) {
 		return nil, fmt.Errorf("archive %s: %w", root, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// skipRefDir: directories of a reference that are not its source (VCS,
+// caches, build output).
+func skipRefDir(name string) bool {
+	switch name {
+	case ".git", "__pycache__", ".pytest_cache", "build", "dist":
+		return true
+	}
+	return strings.HasSuffix(name, ".egg-info")
 }
 
 // Capture takes the agent's workspace from a rollout's sandbox: the diff

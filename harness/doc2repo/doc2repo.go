@@ -92,6 +92,12 @@ type Report struct {
 	// Mismatch says where the tests that ran disagree with the declared
 	// count; it never changes the score.
 	Mismatch string `json:"mismatch,omitempty"`
+	// Ignored are tests that ran but are not declared (nor excluded):
+	// they never count.
+	Ignored []string `json:"ignored,omitempty"`
+	// Calibration says where the declared ids came from when the task
+	// named none ("" = the task's own or a --calibration file).
+	Calibration string `json:"calibration,omitempty"`
 	// Removed are agent files removed before the hidden tests went in.
 	Removed []string `json:"removed,omitempty"`
 	// Install is the package install's outcome ("" = ok).
@@ -556,6 +562,15 @@ func score(d *benchmarks.Doc2Repo, statuses map[string]grade.TestStatus, rep *Re
 				rep.Failed = append(rep.Failed, id)
 			}
 		}
+		declared := map[string]bool{}
+		for _, id := range d.DeclaredIDs {
+			declared[id] = true
+		}
+		for id := range statuses {
+			if !declared[id] && !excluded[id] {
+				rep.Ignored = append(rep.Ignored, id)
+			}
+		}
 		if d.DeclaredTests > 0 && d.DeclaredTests != rep.Declared {
 			rep.Mismatch = fmt.Sprintf("declared_tests is %d but %d declared ids are scored", d.DeclaredTests, rep.Declared)
 		}
@@ -581,6 +596,7 @@ func score(d *benchmarks.Doc2Repo, statuses map[string]grade.TestStatus, rep *Re
 	sort.Strings(rep.Passed)
 	sort.Strings(rep.Failed)
 	sort.Strings(rep.NotRun)
+	sort.Strings(rep.Ignored)
 }
 
 func declaredCount(d *benchmarks.Doc2Repo, _ map[string]grade.TestStatus) int {

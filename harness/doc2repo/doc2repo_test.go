@@ -22,7 +22,7 @@ func TestScoreNeverRunCountsAsFailed(t *testing.T) {
 	d := &benchmarks.Doc2Repo{DeclaredTests: 4, DeclaredIDs: []string{"a", "b", "c", "d", "x"}, ExcludedIDs: []string{"x"}}
 	var rep Report
 	score(d, map[string]grade.TestStatus{"a": grade.Passed, "b": grade.Failed, "c": grade.Skipped, "x": grade.Passed, "extra": grade.Passed}, &rep)
-	if rep.Declared != 4 || len(rep.Passed) != 1 || len(rep.Failed) != 3 || len(rep.NotRun) != 1 || rep.NotRun[0] != "d" {
+	if rep.Declared != 4 || len(rep.Passed) != 1 || len(rep.Failed) != 3 || len(rep.NotRun) != 1 || rep.NotRun[0] != "d" || len(rep.Ignored) != 1 || rep.Ignored[0] != "extra" {
 		t.Fatalf("report %+v", rep)
 	}
 	// Count-only: more tests running than declared is reported, not capped.

@@ -3,6 +3,7 @@ package doc2repo
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 
@@ -18,8 +19,12 @@ import (
 // HooksOptions configure Hooks.
 type HooksOptions struct {
 	// RunID labels the grading containers.
-	RunID  string
-	Logger *slog.Logger
+	RunID string
+	// CalibrationDir caches the automatic calibrations of tasks that name
+	// no declared test ids, one file per content key (reference, hidden
+	// tests, environment image); "" keeps them for this process only.
+	CalibrationDir string
+	Logger         *slog.Logger
 }
 
 // Hooks plug Doc2Repo into the rollout pipeline (run.KindHooks): purge the
@@ -34,6 +39,7 @@ type Hooks struct {
 
 	mu      sync.Mutex
 	indexes map[string]*taskIndex
+	cal     *autoCal
 }
 
 // taskIndex is one task's fingerprint index, built on first use.
@@ -48,7 +54,7 @@ func NewHooks(rt sandbox.Runtime, opts HooksOptions) *Hooks {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hooks{rt: rt, opts: opts, indexes: map[string]*taskIndex{}}
+	return &Hooks{rt: rt, opts: opts, indexes: map[string]*taskIndex{}, cal: &autoCal{dir: opts.CalibrationDir, keys: map[string]*calEntry{}}}
 }
 
 // Kinds is the wiring a run needs: the hooks under the Doc2Repo kind.
@@ -95,10 +101,17 @@ func (h *Hooks) Capture(ctx context.Context, sb sandbox.Sandbox, task benchmarks
 }
 
 // Score grades the submission in a fresh container of image on the
-// worker's CPU; the verdict keeps tests.json beside the rollout.
+// worker's CPU; the verdict keeps tests.json beside the rollout. A task
+// that names no declared test ids is calibrated on its reference first
+// (once per task content and image) and scored on the ids that pass there.
 func (h *Hooks) Score(ctx context.Context, w run.Worker, image string, task benchmarks.Task, sub run.Submission) (result.Verdict, error) {
-	v, rep, err := Grade(ctx, h.rt, &task, Submission{Patch: sub.Patch, Archive: sub.Archive},
-		Options{Image: image, RunID: h.opts.RunID, CpusetCpus: w.Cpuset, Logger: h.opts.Logger})
+	opts := Options{Image: image, RunID: h.opts.RunID, CpusetCpus: w.Cpuset, Logger: h.opts.Logger}
+	task, note, err := h.calibrated(ctx, task, opts)
+	if err != nil && !errors.Is(err, errNoReference) {
+		return result.Verdict{Status: result.StatusError, Error: err.Error()}, err
+	}
+	v, rep, err := Grade(ctx, h.rt, &task, Submission{Patch: sub.Patch, Archive: sub.Archive}, opts)
+	rep.Calibration = note
 	if data, jerr := json.MarshalIndent(rep, "", " "); jerr == nil {
 		v.Files = map[string][]byte{"tests.json": data}
 	}
