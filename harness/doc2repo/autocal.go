@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,33 +58,12 @@ func CalibrationKey(task *benchmarks.Task, image string) (string, error) {
 		fmt.Fprintf(h, "test %s %d\x00", n, len(hidden[n]))
 		h.Write(hidden[n])
 	}
-	// The reference as Calibrate archives it (TarDir's walk order is
-	// lexical, its headers carry no times).
-	err = filepath.WalkDir(d.Reference, func(p string, e fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if e.IsDir() {
-			if skipRefDir(e.Name()) && p != d.Reference {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !e.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(d.Reference, p)
-		fmt.Fprintf(h, "ref %s %d\x00", filepath.ToSlash(rel), len(b))
-		h.Write(b)
-		return nil
-	})
+	// The reference as Calibrate archives it (lexical order, no times).
+	ref, err := TarDir(d.Reference)
 	if err != nil {
 		return "", fmt.Errorf("calibration key of %s: %w", task.ID, err)
 	}
+	h.Write(ref)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
