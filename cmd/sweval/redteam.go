@@ -79,7 +79,7 @@ func redteamCommand() *cli.Command {
 			}
 			defer cleanup()
 			dir := filepath.Join(c.String("output"), id)
-			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, CalibrationDir: filepath.Join(dir, ".calibration"), Logger: logger(c)})
+			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, CalibrationDir: filepath.Join(dir, ".calibration"), BaseImage: env.EnvImage, Logger: logger(c)})
 			var synth []benchmarks.Task
 			for _, k := range cases {
 				synth = append(synth, k.Task)

@@ -110,7 +110,7 @@ func runCommand() *cli.Command {
 				return err
 			}
 			defer cleanup()
-			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, CalibrationDir: filepath.Join(dir, ".calibration"), Logger: logger(c)})
+			hooks := gradedoc.NewHooks(env.Runtime, gradedoc.HooksOptions{RunID: id, CalibrationDir: filepath.Join(dir, ".calibration"), BaseImage: env.EnvImage, Logger: logger(c)})
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),

@@ -24,7 +24,12 @@ type HooksOptions struct {
 	// no declared test ids, one file per content key (reference, hidden
 	// tests, environment image); "" keeps them for this process only.
 	CalibrationDir string
-	Logger         *slog.Logger
+	// BaseImage names the environment image before any task's reference
+	// is installed (run.Environment.EnvImage). When set, files
+	// byte-identical to one of it are not leaks (purge.BaseHashes): they
+	// were in every task's environment.
+	BaseImage func(ctx context.Context) (string, error)
+	Logger    *slog.Logger
 }
 
 // Hooks plug Doc2Repo into the rollout pipeline (run.KindHooks): purge the
@@ -40,13 +45,47 @@ type Hooks struct {
 	mu      sync.Mutex
 	indexes map[string]*taskIndex
 	cal     *autoCal
+
+	baseOnce sync.Once
+	base     map[fingerprint.ContentHash]bool
 }
 
-// taskIndex is one task's fingerprint index, built on first use.
+// taskIndex is one task's fingerprint index, built on first use; allow
+// marks the base image's files allowed in it, once.
 type taskIndex struct {
-	once sync.Once
-	ix   *fingerprint.Index
-	err  error
+	once  sync.Once
+	ix    *fingerprint.Index
+	err   error
+	allow sync.Once
+}
+
+// baseHashes hashes the base image's files once per Hooks (every task
+// shares the environment). Without them the leak scan still runs, only
+// stricter, so a failure is logged, not fatal.
+func (h *Hooks) baseHashes(ctx context.Context) map[fingerprint.ContentHash]bool {
+	h.baseOnce.Do(func() {
+		if h.opts.BaseImage == nil {
+			return
+		}
+		hs, err := func() (map[fingerprint.ContentHash]bool, error) {
+			img, err := h.opts.BaseImage(ctx)
+			if err != nil {
+				return nil, err
+			}
+			sb, err := h.rt.Create(ctx, sandbox.Spec{Image: img, RunID: h.opts.RunID, Task: "base-hashes", Workdir: "/"})
+			if err != nil {
+				return nil, err
+			}
+			defer sb.Close(context.WithoutCancel(ctx))
+			return purge.BaseHashes(ctx, sb, 16<<20)
+		}()
+		if err != nil {
+			h.opts.Logger.Warn("could not hash the base image's files; files shared with it may be reported as leaks", "err", err)
+			return
+		}
+		h.base = hs
+	})
+	return h.base
 }
 
 // NewHooks returns the Doc2Repo hooks grading in containers of rt.
@@ -90,6 +129,16 @@ func (h *Hooks) Prepare(ctx context.Context, sb sandbox.Sandbox, task benchmarks
 	if err != nil {
 		return err
 	}
+	h.mu.Lock()
+	ti := h.indexes[task.ID]
+	h.mu.Unlock()
+	// Before the first scan of this task's workspace, and before any
+	// audit of its rollouts reads the index.
+	ti.allow.Do(func() {
+		if hs := h.baseHashes(ctx); len(hs) > 0 {
+			ix.AllowHashes(hs)
+		}
+	})
 	_, err = purge.PrepareAndVerify(ctx, sb, cfg, ix)
 	return err
 }

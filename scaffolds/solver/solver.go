@@ -56,8 +56,14 @@ func (a *Solver) Solve(ctx context.Context, sb sandbox.Sandbox, task benchmarks.
 	if a.Guard {
 		env.Guard = guard.New(guard.Config{Packages: task.Protected().Dists})
 	}
+	// The task's own runner files (its pytest.ini, tox.ini, conftest.py),
+	// listed before the agent starts, are not the agent's edits.
+	shipped, serr := audit.Shipped(ctx, sb, task.Workdir())
+	if serr != nil {
+		a.logger().Warn("could not list the task's shipped runner files; edits to them are audited as the agent's", "instance", task.ID, "err", serr)
+	}
 	traj, err := a.Loop.Run(ctx, a.Model, env, task, rollout)
-	flags := a.Auditors.Auditor(task).Audit(&traj)
+	flags := a.Auditors.Auditor(task).WithShipped(shipped).Audit(&traj)
 	names := audit.Names(flags)
 	var files map[string][]byte
 	if a.Judge != nil && ctx.Err() == nil {
