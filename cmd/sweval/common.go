@@ -68,9 +68,24 @@ func loadTasks(c *cli.Context) ([]benchmarks.Task, error) {
 	return tasks, nil
 }
 
+// publishedFlags select published images (SWE-bench's flag names).
+func publishedFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "namespace", Value: images.NamespaceNone, Usage: "published images: none (build sweval's own layers), swebench, swerebench, REGISTRY/NS (e.g. 127.0.0.1:5000/swebench), or auto (the publisher's, else built); a row's own image_name/docker_image/image wins; order: local, pulled, built (auto only)"},
+		&cli.StringFlag{Name: "instance-image-tag", Value: "latest", Usage: "tag of published instance images"},
+		&cli.StringFlag{Name: "arch", Value: images.DefaultArch(), Usage: "architecture in published image names: x86_64 or arm64"},
+		&cli.IntFlag{Name: "pull-concurrency", Value: images.DefaultPullConcurrency, Usage: "image pulls at once (independent of --workers)"},
+	}
+}
+
+// published reads publishedFlags.
+func published(c *cli.Context) (images.Published, error) {
+	return images.Published{Namespace: c.String("namespace"), Tag: c.String("instance-image-tag"), Arch: c.String("arch")}.Normalize()
+}
+
 // dockerFlags configure images and sandboxes.
 func dockerFlags() []cli.Flag {
-	return []cli.Flag{
+	return append(publishedFlags(),
 		&cli.StringFlag{Name: "repo-cache", Usage: "directory of bare git repos named owner__name.git (instance images are built from it, never from the network)"},
 		&cli.StringFlag{Name: "base-image", Usage: "use this image as the base instead of building one with debootstrap"},
 		&cli.StringSliceFlag{Name: "base-packages", Usage: "extra Debian packages for the base image"},
@@ -79,14 +94,10 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"},
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
-		&cli.StringFlag{Name: "namespace", Value: images.NamespaceNone, Usage: "published images: none (build sweval's own layers), swebench, swerebench, REGISTRY/NS (e.g. 127.0.0.1:5000/swebench), or auto (the publisher's, else built); a row's own image_name/docker_image/image wins; order: local, pulled, built (auto only)"},
-		&cli.StringFlag{Name: "instance-image-tag", Value: "latest", Usage: "tag of published instance images"},
-		&cli.StringFlag{Name: "arch", Value: images.DefaultArch(), Usage: "architecture in published image names: x86_64 or arm64"},
-		&cli.IntFlag{Name: "pull-concurrency", Value: images.DefaultPullConcurrency, Usage: "image pulls at once (independent of --workers)"},
 		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd (images are still built with Docker and imported into containerd on first use)"},
 		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --runtime containerd"},
 		&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --runtime containerd"},
-	}
+	)
 }
 
 // dockerClient connects to the daemon named by DOCKER_HOST (or the local
@@ -126,7 +137,7 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 	} else if n > 0 {
 		log.Info("removed sandboxes left by a killed run", "count", n)
 	}
-	pub, err := images.Published{Namespace: c.String("namespace"), Tag: c.String("instance-image-tag"), Arch: c.String("arch")}.Normalize()
+	pub, err := published(c)
 	if err != nil {
 		cli.Close()
 		return run.Environment{}, nil, err

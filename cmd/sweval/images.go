@@ -18,9 +18,9 @@ func imagesCommand() *cli.Command {
 		return images.New(cli, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")}), func() { cli.Close() }, nil
 	}
 	cacheFlag := &cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"}
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:  "images",
-		Usage: "build, list and prune sweval's images without a registry (e.g. sweval images base)",
+		Usage: "build, list and prune sweval's images; pull, save and load published ones (e.g. sweval images base)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "base",
@@ -138,6 +138,8 @@ func imagesCommand() *cli.Command {
 			},
 		},
 	}
+	cmd.Subcommands = append(cmd.Subcommands, publishedImageCommands(cacheFlag)...)
+	return cmd
 }
 
 func shortSHA(s string) string {

@@ -97,6 +97,8 @@ type engine interface {
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
 	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
+	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
+	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
 	ContainerList(ctx context.Context, options client.ContainerListOptions) (client.ContainerListResult, error)
 	ContainerRemove(ctx context.Context, container string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
 }
@@ -246,6 +248,9 @@ func (b *Builder) buildOnce(ctx context.Context, ref Ref, what string, log *slog
 	log.Info(what+" built", "seconds", time.Since(t0).Round(time.Millisecond).Seconds())
 	return true, nil
 }
+
+// Present reports whether an image exists locally.
+func (b *Builder) Present(ctx context.Context, image string) (bool, error) { return b.present(ctx, image) }
 
 // present reports whether an image tag exists locally.
 func (b *Builder) present(ctx context.Context, tag string) (bool, error) {

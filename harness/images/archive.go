@@ -1,0 +1,123 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+)
+
+// ArchiveName is the file an image is saved to by SaveFile: its reference
+// with "/" and ":" made safe, plus ".tar".
+func ArchiveName(image string) string {
+	return strings.NewReplacer("/", "_", ":", "_", "@", "_").Replace(image) + ".tar"
+}
+
+// SaveFile writes image (present locally) as a docker-archive tarball
+// (what `docker save` writes; `docker load` and `sweval images load` read
+// it) into dir and returns its path. The file appears whole or not at all:
+// it is written under a temporary name and renamed.
+func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, error) {
+	if ok, err := b.present(ctx, image); err != nil {
+		return "", err
+	} else if !ok {
+		return "", fmt.Errorf("save %s: not present locally: pull it first (sweval images pull)", image)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("save %s: %w", image, err)
+	}
+	path := filepath.Join(dir, ArchiveName(image))
+	tmp, err := os.CreateTemp(dir, ".save-*")
+	if err != nil {
+		return "", fmt.Errorf("save %s: %w", image, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	rc, err := b.cli.ImageSave(ctx, []string{image})
+	if err != nil {
+		tmp.Close()
+		return "", fmt.Errorf("save %s: %w", image, err)
+	}
+	_, err = io.Copy(tmp, rc)
+	rc.Close()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("save %s to %s: %w", image, path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("save %s: %w", image, err)
+	}
+	return path, nil
+}
+
+// LoadFile loads a docker-archive tarball into the Engine and returns the
+// images it named.
+func (b *Builder) LoadFile(ctx context.Context, path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer f.Close()
+	res, err := b.cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	defer res.Close()
+	var loaded []string
+	dec := json.NewDecoder(res)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return loaded, fmt.Errorf("load %s: read Engine response: %w", path, err)
+		}
+		if m.Error != nil {
+			return loaded, fmt.Errorf("load %s (is it a docker-archive tarball, as docker save and sweval images save write?): %s", path, m.Error.Message)
+		}
+		for _, prefix := range []string{"Loaded image: ", "Loaded image ID: "} {
+			if s, ok := strings.CutPrefix(strings.TrimSpace(m.Stream), prefix); ok {
+				loaded = append(loaded, s)
+			}
+		}
+	}
+	if len(loaded) == 0 {
+		return nil, fmt.Errorf("load %s: the Engine loaded no image from it", path)
+	}
+	b.log.Info("loaded", "file", path, "images", loaded)
+	return loaded, nil
+}
+
+// ArchiveFiles expands the arguments of `images load`: a directory stands
+// for the .tar files directly in it.
+func ArchiveFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(a, "*.tar"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("load: %s holds no .tar files", a)
+		}
+		out = append(out, m...)
+	}
+	return out, nil
+}
