@@ -1,0 +1,207 @@
+package main
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/client"
+
+	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/images"
+	"github.com/sweval/sweval/harness/result"
+	"github.com/sweval/sweval/harness/run"
+	"github.com/sweval/sweval/internal/testenv"
+)
+
+// publishOfficialStyle makes the published image of task under ns the way a
+// publisher would: sweval's instance layer (repo at /testbed at base_commit)
+// re-labelled as someone else's image, named by SWE-bench's rule, pushed to
+// the registry and removed locally. The instance layer itself is sweval's
+// cache and stays.
+func publishOfficialStyle(t *testing.T, e harnessEnv, cli *client.Client, pub images.Published, task benchmarks.Task) string {
+	t.Helper()
+	ctx := context.Background()
+	b := images.New(cli, images.Options{Logger: slog.New(slog.DiscardHandler), CacheDir: t.TempDir()})
+	base, err := b.Resolve(ctx, e.image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := b.Env(ctx, base, images.EnvSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := b.Instance(ctx, env, task, e.repoCache)
+	if err != nil {
+		t.Fatalf("instance layer of %s: %v", task.ID, err)
+	}
+	name := pub.ImageFor(task)
+	dockerfile := "FROM " + inst.Tag + "\nLABEL " + images.LabelManaged + "=\"\" " + images.LabelLayer + "=\"\" " + images.LabelKey + "=\"\" org.sweval.fixture=official-style\n"
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	_ = tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile))})
+	_, _ = tw.Write([]byte(dockerfile))
+	_ = tw.Close()
+	res, err := cli.ImageBuild(ctx, &ctxTar, client.ImageBuildOptions{Tags: []string{name}, Remove: true, NetworkMode: "none", Version: build.BuilderV1})
+	if err != nil {
+		t.Fatalf("build %s: %v", name, err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), name, client.ImageRemoveOptions{}) })
+	anon, _ := authconfig.Encode(registry.AuthConfig{})
+	push, err := cli.ImagePush(ctx, name, client.ImagePushOptions{RegistryAuth: anon})
+	if err != nil {
+		t.Fatalf("push %s: %v", name, err)
+	}
+	if err := push.Wait(ctx); err != nil {
+		t.Fatalf("push %s: %v", name, err)
+	}
+	if _, err := cli.ImageRemove(ctx, name, client.ImageRemoveOptions{}); err != nil {
+		t.Fatalf("remove %s locally: %v", name, err)
+	}
+	return name
+}
+
+func resultsOf(t *testing.T, dir string) map[string]result.Result {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string]result.Result{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var r result.Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		out[r.InstanceID] = r
+	}
+	return out
+}
+
+// Gold graded in official-style images pulled from a real registry on
+// loopback (--namespace 127.0.0.1:PORT/swebench), then again on an
+// "air-gapped" machine: images save → registry gone → docker rmi → images
+// load. Every result names its image and digest; an instance whose image
+// was never published is a per-instance error naming the image and the
+// three ways to get it, and the rest of the run goes on.
+func TestEvalInPublishedImagesPulledThenSavedAndLoaded(t *testing.T) {
+	e := setup(t)
+	cli := testenv.Docker(t)
+	reg := testenv.StartRegistry(t)
+	ns := reg.Addr + "/swebench"
+	pub, err := images.Published{Namespace: ns}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"sweval-fixtures__intervals-2", "sweval-fixtures__textkit-1"} // sorted, as report ids are
+	never := "sweval-fixtures__pollwait-5"                                        // valid, but its image is never published
+	names := map[string]string{}
+	for _, task := range e.all {
+		if slices.Contains(ids, task.ID) {
+			names[task.ID] = publishOfficialStyle(t, e, cli, pub, task)
+		}
+	}
+	out := t.TempDir()
+	evalArgs := func(runID string, ids ...string) []string {
+		return []string{"eval", "--predictions", "gold", "--workers", "2", "--namespace", ns, "--instance-ids", strings.Join(ids, ","),
+			"--dataset", e.tasks, "--output", out, "--run-id", runID, "--timeout", "60s", "--no-progress"}
+	}
+	// A pulled image is recorded by its registry digest; a loaded one has
+	// none (docker-archive tarballs do not carry it) and is recorded by its
+	// image ID.
+	check := func(runID string, registryDigest bool) {
+		t.Helper()
+		rep := readReport(t, filepath.Join(out, runID))
+		if !slices.Equal(rep.ResolvedIDs, ids) {
+			t.Fatalf("%s: resolved %v, want %v (errors %v)", runID, rep.ResolvedIDs, ids, rep.ErrorIDs)
+		}
+		for id, r := range resultsOf(t, filepath.Join(out, runID)) {
+			if id == never {
+				continue
+			}
+			want, _, _ := strings.Cut(names[id], ":latest")
+			want += "@sha256:"
+			if !registryDigest {
+				want = "sha256:"
+			}
+			if r.Image != names[id] || !strings.HasPrefix(r.ImageDigest, want) {
+				t.Errorf("%s %s: image %q digest %q, want %s and a digest %s…", runID, id, r.Image, r.ImageDigest, names[id], want)
+			}
+		}
+		var meta run.Meta
+		data, err := os.ReadFile(filepath.Join(out, runID, "run.json"))
+		if err == nil {
+			err = json.Unmarshal(data, &meta)
+		}
+		if err != nil || len(meta.Images) != 1 || meta.Images[0].Role != "published" || !strings.HasPrefix(meta.Images[0].Ref, ns+"/sweb.eval.") {
+			t.Errorf("%s: run.json images %+v (%v): want only the published namespace (no sweval layer was built)", runID, meta.Images, err)
+		}
+	}
+
+	// 1. Pulled from the registry.
+	if stdout, err := e.sweval(t, evalArgs("pulled", ids...)...); err != nil {
+		t.Fatalf("eval --namespace %s: %v\n%s", ns, err, stdout)
+	} else {
+		t.Logf("pulled run:\n%s", stdout)
+	}
+	check("pulled", true)
+
+	// 2. Air-gapped: save, lose the registry and the local copies, load.
+	saveDir := t.TempDir()
+	stdout, err := e.sweval(t, "images", "save", "--dataset", e.tasks, "--instance-ids", strings.Join(ids, ","), "--namespace", ns, "-o", saveDir)
+	if err != nil {
+		t.Fatalf("images save: %v\n%s", err, stdout)
+	}
+	t.Logf("images save:\n%s", stdout)
+	if err := syscall.Kill(reg.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if _, err := cli.ImageRemove(context.Background(), name, client.ImageRemoveOptions{}); err != nil {
+			t.Fatalf("rmi %s: %v", name, err)
+		}
+	}
+	if stdout, err = e.sweval(t, "images", "load", saveDir); err != nil {
+		t.Fatalf("images load: %v\n%s", err, stdout)
+	}
+	t.Logf("images load:\n%s", stdout)
+	for _, name := range names {
+		if !strings.Contains(stdout, "loaded  "+name) {
+			t.Errorf("images load did not report %s:\n%s", name, stdout)
+		}
+	}
+	stdout, err = e.sweval(t, evalArgs("loaded", append(slices.Clone(ids), never)...)...)
+	if err != nil {
+		t.Fatalf("eval after load: %v\n%s", err, stdout)
+	}
+	t.Logf("loaded run:\n%s", stdout)
+	check("loaded", false)
+	rep := readReport(t, filepath.Join(out, "loaded"))
+	if !slices.Equal(rep.ErrorIDs, []string{never}) {
+		t.Fatalf("error ids %v, want [%s]", rep.ErrorIDs, never)
+	}
+	msg := resultsOf(t, filepath.Join(out, "loaded"))[never].Error
+	for _, want := range []string{pub.ImageFor(benchmarks.Task{ID: never}), "images pull", "images load", "--namespace none"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing-image error %q does not mention %q", msg, want)
+		}
+	}
+}
