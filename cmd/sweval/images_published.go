@@ -46,6 +46,15 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 		}
 		return out, nil
 	}
+	// datasetBuilder is the dataset's images and a builder to fetch them.
+	datasetBuilder := func(c *cli.Context) (*images.Builder, []string, func(), error) {
+		ims, err := datasetImages(c)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		b, done, err := builder(c)
+		return b, ims, done, err
+	}
 	flags := append(append(datasetFlags(), publishedFlags()...), cacheFlag)
 	return []*cli.Command{
 		{
@@ -53,11 +62,7 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 			Usage: "pull the published image of every task of a dataset not present locally (e.g. sweval images pull -d verified.jsonl --namespace swebench)",
 			Flags: flags,
 			Action: func(c *cli.Context) error {
-				ims, err := datasetImages(c)
-				if err != nil {
-					return err
-				}
-				b, done, err := builder(c)
+				b, ims, done, err := datasetBuilder(c)
 				if err != nil {
 					return err
 				}
@@ -97,11 +102,7 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 				if err := requireFlags(c, "output"); err != nil {
 					return err
 				}
-				ims, err := datasetImages(c)
-				if err != nil {
-					return err
-				}
-				b, done, err := builder(c)
+				b, ims, done, err := datasetBuilder(c)
 				if err != nil {
 					return err
 				}

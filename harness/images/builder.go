@@ -250,7 +250,9 @@ func (b *Builder) buildOnce(ctx context.Context, ref Ref, what string, log *slog
 }
 
 // Present reports whether an image exists locally.
-func (b *Builder) Present(ctx context.Context, image string) (bool, error) { return b.present(ctx, image) }
+func (b *Builder) Present(ctx context.Context, image string) (bool, error) {
+	return b.present(ctx, image)
+}
 
 // present reports whether an image tag exists locally.
 func (b *Builder) present(ctx context.Context, tag string) (bool, error) {
