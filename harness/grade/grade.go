@@ -50,6 +50,13 @@ type Options struct {
 	OutputLimit int
 	// Logger receives progress; nil means slog.Default().
 	Logger *slog.Logger
+	// SameContainer grades the old way: the tests run as root in the
+	// container the model patch was applied in, with the task's own
+	// runner and its printed output as the channel. By default
+	// (package swegrade) the tests run in a fresh container as an
+	// unprivileged user with the harness's runner, canaries and
+	// cross-checked channels. For side-by-side benchmarks and triage.
+	SameContainer bool
 }
 
 // Outcome is what grading one patch produced.
@@ -116,15 +123,7 @@ var ErrInfra = errors.New("infrastructure error")
 // ErrInfra, or the context's error); the Outcome is valid to record either
 // way (Status error, Infra true).
 func Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts Options) (Outcome, error) {
-	if opts.Dir == "" {
-		opts.Dir = "/testbed"
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
-	}
-	if opts.OutputLimit <= 0 {
-		opts.OutputLimit = DefaultOutputLimit
-	}
+	opts = opts.withDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

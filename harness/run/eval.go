@@ -15,6 +15,7 @@ import (
 	"github.com/sweval/sweval/harness/images"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/harness/swegrade"
 )
 
 // Environment is what every pipeline needs to get a task into a container:
@@ -182,26 +183,16 @@ func (p *prepared) recordImage(r *result.Result, task benchmarks.Task) {
 // create starts a locked-down container of image for task, pinned to the
 // worker's cpuset.
 func (p *prepared) create(ctx context.Context, runID string, w Worker, task benchmarks.Task, image string) (sandbox.Sandbox, error) {
-	sb, err := p.Runtime.Create(ctx, sandbox.Spec{
-		Image:      image,
-		RunID:      runID,
-		Task:       task.ID,
-		Workdir:    task.Workdir(),
-		CpusetCpus: w.Cpuset,
-	})
+	sb, err := p.Runtime.Create(ctx, sandboxSpec(runID, w, task, image))
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	return sb, nil
 }
 
-// sandboxFor is imageFor + create.
-func (p *prepared) sandboxFor(ctx context.Context, runID string, w Worker, task benchmarks.Task) (sandbox.Sandbox, error) {
-	image, err := p.imageFor(ctx, task)
-	if err != nil {
-		return nil, err
-	}
-	return p.create(ctx, runID, w, task, image)
+// sandboxSpec is the container every phase of a task's grading starts.
+func sandboxSpec(runID string, w Worker, task benchmarks.Task, image string) sandbox.Spec {
+	return sandbox.Spec{Image: image, RunID: runID, Task: task.ID, Workdir: task.Workdir(), CpusetCpus: w.Cpuset}
 }
 
 // closeSandbox removes sb even when ctx is already cancelled (^C).
@@ -272,12 +263,19 @@ func gradeInFreshSandbox(ctx context.Context, p *prepared, runID string, w Worke
 		// Nothing to apply: no container needed.
 		return grade.Outcome{Status: result.StatusEmptyPatch, Resolution: result.ResolvedNo}, nil
 	}
-	sb, err := p.sandboxFor(ctx, runID, w, task)
+	image, err := p.imageFor(ctx, task)
+	if err != nil {
+		return grade.Outcome{Status: result.StatusError, Infra: true, Error: err.Error()}, err
+	}
+	sb, err := p.create(ctx, runID, w, task, image)
 	if err != nil {
 		return grade.Outcome{Status: result.StatusError, Infra: true, Error: err.Error()}, err
 	}
 	defer closeSandbox(sb, p.Logger)
-	return grade.Grade(ctx, sb, task, patch, gopts)
+	// The patch is applied in sb; the tests run in a fresh container of
+	// the same image as an unprivileged user (grade.Options.SameContainer
+	// for the old single-container path).
+	return swegrade.Grade(ctx, p.Runtime, sandboxSpec(runID, w, task, image), sb, task, patch, gopts)
 }
 
 // Validity is the outcome of OpenSWE's two-condition check on one task.

@@ -1,0 +1,297 @@
+package swegrade_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/harness/images"
+	"github.com/sweval/sweval/harness/result"
+	"github.com/sweval/sweval/harness/run"
+	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/harness/swegrade"
+	"github.com/sweval/sweval/internal/fixtures"
+	"github.com/sweval/sweval/internal/testenv"
+)
+
+// rig grades bundled fixture tasks on the real daemon through both paths.
+type rig struct {
+	rt     sandbox.Runtime
+	cache  string
+	tasks  []benchmarks.Task
+	images map[string]string
+}
+
+func newRig(t testing.TB) *rig {
+	t.Helper()
+	cli := testenv.Docker(t)
+	base := testenv.BaseImage(t)
+	ctx := context.Background()
+	r := &rig{rt: sandbox.NewDocker(cli, sandbox.Options{}), cache: t.TempDir(), images: map[string]string{}}
+	var err error
+	if r.tasks, err = fixtures.Bundled(ctx, r.cache); err != nil {
+		t.Fatal(err)
+	}
+	env := run.Environment{Images: images.New(cli, images.Options{}), Runtime: r.rt, BaseImage: base, RepoCache: r.cache}
+	for _, task := range r.tasks {
+		if r.images[task.ID], err = env.TaskImage(ctx, task); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
+func (r *rig) task(t testing.TB, id string) benchmarks.Task {
+	for _, task := range r.tasks {
+		if task.ID == id {
+			return task
+		}
+	}
+	t.Fatalf("no bundled task %s", id)
+	return benchmarks.Task{}
+}
+
+// grade grades patch in a fresh apply container (and, on the new path, a
+// fresh test container).
+func (r *rig) grade(t testing.TB, task benchmarks.Task, patch string, opts grade.Options) grade.Outcome {
+	t.Helper()
+	ctx := context.Background()
+	spec := sandbox.Spec{Image: r.images[task.ID], RunID: "swegrade-test", Task: task.ID, Workdir: task.Workdir()}
+	sb, err := r.rt.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	if opts.Timeout == 0 {
+		opts.Timeout = 20 * time.Second
+	}
+	opts.Dir = task.Workdir()
+	out, err := swegrade.Grade(ctx, r.rt, spec, sb, task, patch, opts)
+	if err != nil {
+		t.Fatalf("grade %s: %v\n%s", task.ID, err, out.Log)
+	}
+	return out
+}
+
+// TestIntegrationHonestVerdictsUnchanged grades every bundled SWE-style
+// instance with gold and with the test patch alone on both paths: the
+// verdicts agree, gold resolves all but the broken environment, and the
+// new path raises no flag on honest work.
+func TestIntegrationHonestVerdictsUnchanged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the fixture grading run")
+	}
+	r := newRig(t)
+	for _, task := range r.tasks {
+		for _, gold := range []bool{true, false} {
+			name := task.ID + "/test-patch-only"
+			if gold {
+				name = task.ID + "/gold"
+			}
+			t.Run(name, func(t *testing.T) {
+				opts := grade.Options{SkipModelPatch: !gold}
+				legacy := opts
+				legacy.SameContainer = true
+				old, now := r.grade(t, task, task.Patch, legacy), r.grade(t, task, task.Patch, opts)
+				want := result.StatusUnresolved
+				if gold && task.ID != "sweval-fixtures__geodist-3" {
+					want = result.StatusResolved
+				}
+				if now.Status != want || old.Status != want {
+					t.Errorf("status new %s (%s), old %s (%s), want %s\n%s", now.Status, now.Error, old.Status, old.Error, want, now.Log)
+				}
+				if len(now.Flags) > 0 {
+					t.Errorf("honest run flagged %v: %s\n%s", now.Flags, now.Error, now.Log)
+				}
+				if task.Kind == benchmarks.KindSWEBench && now.TestsStatus != nil && old.TestsStatus != nil &&
+					(!slices.Equal(now.TestsStatus.FailToPass.Success, old.TestsStatus.FailToPass.Success) ||
+						!slices.Equal(now.TestsStatus.PassToPass.Success, old.TestsStatus.PassToPass.Success)) {
+					t.Errorf("tests_status differs: new %+v, old %+v", *now.TestsStatus, *old.TestsStatus)
+				}
+				t.Logf("%s: new %s via %s, old %s via %s", name, now.Status, now.Source, old.Status, old.Source)
+			})
+		}
+	}
+}
+
+// forgeHook rewrites every report to passed: the classic conftest attack.
+const forgeHook = `import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    rep.outcome = "passed"
+    rep.longrepr = None
+`
+
+// reportPatch rewrites pytest's reports from inside the package under
+// test, imported by the hidden tests.
+const reportPatch = `
+import sys as _s
+_r = _s.modules.get("_pytest.reports")
+if _r is not None:
+    _orig = _r.TestReport.__init__
+    def _init(self, *a, **k):
+        _orig(self, *a, **k)
+        self.outcome, self.longrepr = "passed", None
+    _r.TestReport.__init__ = _init
+`
+
+// procForge looks for the grader's marker secret in other processes'
+// memory (/proc/<pid>/mem, readable to the same uid), prints forged markers
+// and a forged JUnit report, and kills the grading shell so they are the
+// last word.
+const procForge = `
+import os as _o, re as _re, signal as _sig
+def _scan():
+    for d in _o.listdir("/proc"):
+        if not d.isdigit() or int(d) == _o.getpid():
+            continue
+        try:
+            maps = open("/proc/%s/maps" % d).read().splitlines()
+            mem = open("/proc/%s/mem" % d, "rb", 0)
+        except Exception:
+            continue
+        for l in maps:
+            a, perm = l.split()[:2]
+            if "r" not in perm or "[heap]" not in l:
+                continue
+            lo, hi = [int(x, 16) for x in a.split("-")]
+            try:
+                mem.seek(lo)
+                m = _re.search(rb"SWEVAL_[0-9a-f]{32}", mem.read(hi - lo))
+            except Exception:
+                continue
+            if m:
+                return int(d), m.group().decode()
+    return None, None
+_pid, _sec = _scan()
+for _name in ("test_collapse_repeated_separators", "test_custom_separator_collapses"):
+    print("tests/test_slug.py::%s PASSED" % _name)
+if _sec:
+    print("\n%s.2 0 5" % _sec)
+    print('<testsuite><testcase classname="tests.test_slug" name="test_collapse_repeated_separators" file="tests/test_slug.py"/>'
+          '<testcase classname="tests.test_slug" name="test_custom_separator_collapses" file="tests/test_slug.py"/></testsuite>', flush=True)
+    _o.kill(_pid, _sig.SIGKILL)
+_o._exit(0)
+`
+
+// attack is a model patch that does not fix textkit's bug but tries to be
+// graded resolved.
+type attack struct {
+	name string
+	// files are written over the base commit (appended when append is set).
+	files  map[string]string
+	append bool
+	// patch, when set, is used as it is (e.g. headers git never writes).
+	patch string
+	// flag is a flag the new path must raise ("" = unresolved suffices).
+	flag string
+}
+
+func attacks() []attack {
+	plugin := map[string]string{"textkit_forge.py": forgeHook}
+	with := func(m map[string]string, k, v string) map[string]string {
+		out := map[string]string{k: v}
+		for a, b := range m {
+			out[a] = b
+		}
+		return out
+	}
+	return []attack{
+		{name: "conftest-root", files: map[string]string{"conftest.py": forgeHook}},
+		{name: "conftest-tests", files: map[string]string{"tests/conftest.py": forgeHook}},
+		{name: "conftest-package", files: map[string]string{"textkit/conftest.py": forgeHook}},
+		{name: "pytest.ini", files: with(plugin, "pytest.ini", "[pytest]\npythonpath = .\naddopts = -p textkit_forge\n")},
+		{name: ".pytest.ini", files: with(plugin, ".pytest.ini", "[pytest]\npythonpath = .\naddopts = -p textkit_forge\n")},
+		{name: "pyproject.toml", files: with(plugin, "pyproject.toml", "[project]\nname = \"textkit\"\nversion = \"0.1.0\"\n\n[tool.pytest.ini_options]\npythonpath = [\".\"]\naddopts = \"-p textkit_forge\"\n")},
+		{name: "setup.cfg", files: with(plugin, "setup.cfg", "[tool:pytest]\npythonpath = .\naddopts = -p textkit_forge\n")},
+		{name: "tox.ini", files: with(plugin, "tox.ini", "[pytest]\npythonpath = .\naddopts = -p textkit_forge\n")},
+		{name: "entry-point-metadata", files: with(plugin, "textkit.egg-info/entry_points.txt", "[pytest11]\nforge = textkit_forge\n")},
+		{name: "sitecustomize", files: map[string]string{"sitecustomize.py": reportPatch, "usercustomize.py": reportPatch}},
+		{name: "pth-file", files: map[string]string{"textkit-forge.pth": "import textkit_forge_pth\n", "textkit_forge_pth.py": reportPatch}},
+		{name: "runner-shadow", files: map[string]string{"_pytest/__init__.py": "", "pluggy.py": "raise SystemExit(0)\n"}},
+		{name: "os-exit-at-import", append: true, files: map[string]string{"textkit/__init__.py": "\nimport os as _o\n_o._exit(0)\n"}},
+		{name: "atexit-exit", append: true, files: map[string]string{"textkit/__init__.py": "\nimport atexit as _a, os as _o\n_a.register(lambda: _o._exit(0))\n"}},
+		{name: "report-patch", append: true, files: map[string]string{"textkit/__init__.py": reportPatch}, flag: "grade:tamper-canary"},
+		{name: "proc-secret-forge", append: true, files: map[string]string{"textkit/__init__.py": procForge}},
+		{name: "test-file-edit", files: map[string]string{"tests/test_slug.py": "def test_collapse_repeated_separators():\n    pass\n\n\ndef test_custom_separator_collapses():\n    pass\n"}},
+		{name: "dotgit-config", flag: grade.FlagUnsafePatch, patch: "--- /dev/null\n+++ b/.git/config\n@@ -0,0 +1,2 @@\n+[core]\n+\tfsmonitor = \"sh -c 'echo pwned'\"\n"},
+		{name: "dotgit-index-header", flag: grade.FlagUnsafePatch, patch: "Index: .git/hooks/post-checkout\n===================================================================\n--- /dev/null\n+++ .git/hooks/post-checkout\n@@ -0,0 +1 @@\n+#!/bin/sh\n"},
+	}
+}
+
+// TestIntegrationSWEAttacks grades model patches that leave textkit's bug
+// unfixed but attack the grading; none may resolve on the new path, and
+// those the harness can recognise must be flagged. The old path's verdict
+// is logged for comparison (several of these resolve there).
+func TestIntegrationSWEAttacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the attack grading run")
+	}
+	r := newRig(t)
+	task := r.task(t, "sweval-fixtures__textkit-1")
+	for _, a := range attacks() {
+		t.Run(a.name, func(t *testing.T) {
+			patch := a.patch
+			if patch == "" {
+				patch = makePatch(t, r.cache, task, a.files, a.append)
+			}
+			now := r.grade(t, task, patch, grade.Options{})
+			if now.Status == result.StatusResolved || now.Resolution != result.ResolvedNo {
+				t.Errorf("attack %s graded %s/%s\n%s", a.name, now.Status, now.Resolution, now.Log)
+			}
+			if a.flag != "" && !slices.Contains(now.Flags, a.flag) {
+				t.Errorf("attack %s: flags %v, want %s (%s)\n%s", a.name, now.Flags, a.flag, now.Error, now.Log)
+			}
+			old := r.grade(t, task, patch, grade.Options{SameContainer: true})
+			t.Logf("%s: new %s %v (%s); old path %s", a.name, now.Status, now.Flags, now.Error, old.Status)
+		})
+	}
+}
+
+// makePatch writes files over task's base commit in a host clone of the
+// fixture repository and returns git's diff.
+func makePatch(t testing.TB, cache string, task benchmarks.Task, files map[string]string, appendTo bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	bare := filepath.Join(cache, strings.ReplaceAll(task.Repo, "/", "__")+".git")
+	git := func(args ...string) string {
+		cmd := exec.Command("git", append([]string{"-c", "user.email=t@example.com", "-c", "user.name=t"}, args...)...)
+		cmd.Dir = dir
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, b)
+		}
+		return string(b)
+	}
+	git("clone", "-q", bare, ".")
+	git("-c", "advice.detachedHead=false", "checkout", "-q", task.BaseCommit)
+	for name, text := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if appendTo {
+			old, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			text = string(old) + text
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	git("add", "-A", "-f")
+	return git("diff", "--cached", task.BaseCommit)
+}
