@@ -127,11 +127,25 @@ func Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch 
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	patch, out, ok := screenPatch(patch, opts)
+	if !ok {
+		return out, nil
+	}
+	if task.Kind == benchmarks.KindOpenSWE && strings.TrimSpace(task.EvalScript) != "" {
+		return gradeOpenSWE(ctx, sb, task, patch, opts, out)
+	}
+	return gradeSWEBench(ctx, sb, task, patch, opts, out)
+}
+
+// screenPatch is what every grading path does before a container: an
+// empty patch is empty_patch (unless the repository is graded as it is),
+// and a patch CheckPatch refuses is unresolved, flagged when it reaches
+// into .git or out of the repository. ok is false when out is final.
+func screenPatch(patch string, opts Options) (string, Outcome, bool) {
 	out := Outcome{Resolution: result.ResolvedNo}
 	if !opts.SkipModelPatch && strings.TrimSpace(patch) == "" {
-		out.Status = result.StatusEmptyPatch
-		out.Error = "empty patch"
-		return out, nil
+		out.Status, out.Error = result.StatusEmptyPatch, "empty patch"
+		return "", out, false
 	}
 	if opts.SkipModelPatch {
 		patch = ""
@@ -141,12 +155,9 @@ func Grade(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch 
 		if errors.Is(err, ErrUnsafePatch) {
 			out.Flags = append(out.Flags, FlagUnsafePatch)
 		}
-		return out, nil
+		return "", out, false
 	}
-	if task.Kind == benchmarks.KindOpenSWE && strings.TrimSpace(task.EvalScript) != "" {
-		return gradeOpenSWE(ctx, sb, task, patch, opts, out)
-	}
-	return gradeSWEBench(ctx, sb, task, patch, opts, out)
+	return patch, out, true
 }
 
 // applyStep is the shell text that applies the model patch (if any) with
@@ -158,6 +169,20 @@ func applyStep(dir, patchPath, idx string) string {
 	}
 	return cascadeFunc + fmt.Sprintf("sweval_apply %s %s %s\nAPPLIED=$?\n", Quote(dir), Quote(patchPath), Quote(idx)) +
 		"if [ \"$APPLIED\" -lt 200 ] || [ \"$APPLIED\" -ge 210 ]; then exit \"$APPLIED\"; fi\n"
+}
+
+// setupScript is the start of a grading exec: unpack the patches (stdin
+// tar), read the marker secret from nonceFile and delete it, apply the
+// model patch (cascade), run prepare (reset and apply the test patch) and
+// print marker 1 with the model patch's method.
+func setupScript(dir, nonceFile, patchPath, nonce, prepare string) string {
+	var sc strings.Builder
+	sc.WriteString("set -u\n" + gitPrelude + unpackScript)
+	fmt.Fprintf(&sc, "N=$(cat %[1]s) && rm -f %[1]s || exit %d\n", Quote(workDir+"/"+nonceFile), exitUnpack)
+	sc.WriteString(applyStep(dir, patchPath, workDir+"/index-"+nonce))
+	sc.WriteString(prepare)
+	sc.WriteString(`printf '\n%s.1 %s\n' "$N" "$APPLIED"` + "\n")
+	return sc.String()
 }
 
 // setupResult reads the setup exec: the model patch's method, or why the
@@ -272,11 +297,7 @@ func gradeSWEBench(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task
 	// the code under test cannot print them: what lies between them is
 	// exactly the test command's output.
 	var sc strings.Builder
-	sc.WriteString("set -u\n" + gitPrelude + unpackScript)
-	fmt.Fprintf(&sc, "N=$(cat %[1]s) && rm -f %[1]s || exit %d\n", Quote(workDir+"/"+nonceFile), exitUnpack)
-	sc.WriteString(applyStep(opts.Dir, patchPath, workDir+"/index-"+nonce))
-	sc.WriteString(script.Prepare)
-	sc.WriteString(`printf '\n%s.1 %s\n' "$N" "$APPLIED"` + "\n")
+	sc.WriteString(setupScript(opts.Dir, nonceFile, patchPath, nonce, script.Prepare))
 	sc.WriteString("S=$(date +%s%N)\n")
 	fmt.Fprintf(&sc, "timeout --kill-after=5s %s bash -c \"$1\" </dev/null\nrc=$?\n", durationArg(opts.Timeout))
 	sc.WriteString("E=$(date +%s%N)\n")

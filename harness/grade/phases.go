@@ -82,19 +82,8 @@ func KeptFromTests(p string) bool {
 // the patch method so far.
 func ApplyPhase(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts Options) (app Applied, out Outcome, done bool, err error) {
 	opts = opts.withDefaults()
-	out = Outcome{Resolution: result.ResolvedNo}
-	if !opts.SkipModelPatch && strings.TrimSpace(patch) == "" {
-		out.Status, out.Error = result.StatusEmptyPatch, "empty patch"
-		return app, out, false, nil
-	}
-	if opts.SkipModelPatch {
-		patch = ""
-	}
-	if err := checkPatchPaths(patch); err != nil {
-		out.Status, out.Error = result.StatusUnresolved, "patch does not apply: "+err.Error()
-		if errors.Is(err, ErrUnsafePatch) {
-			out.Flags = append(out.Flags, FlagUnsafePatch)
-		}
+	patch, out, ok := screenPatch(patch, opts)
+	if !ok {
 		return app, out, false, nil
 	}
 	spec, err := ResolveSpec(task, opts.TestCmd)
@@ -137,11 +126,7 @@ func ApplyPhase(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task, p
 	// No code of the repository runs here: git is the grader's (private
 	// GIT_DIR, pinned config), patch(1) is the system's.
 	var sc strings.Builder
-	sc.WriteString("set -u\n" + gitPrelude + unpackScript)
-	fmt.Fprintf(&sc, "N=$(cat %[1]s) && rm -f %[1]s || exit %d\n", Quote(workDir+"/n-"+nonce), exitUnpack)
-	sc.WriteString(applyStep(opts.Dir, patchPath, workDir+"/index-"+nonce))
-	sc.WriteString(script.Prepare)
-	sc.WriteString(`printf '\n%s.1 %s\n' "$N" "$APPLIED"` + "\n")
+	sc.WriteString(setupScript(opts.Dir, "n-"+nonce, patchPath, nonce, script.Prepare))
 	fmt.Fprintf(&sc, `C=%s
 mkdir -p "$C" || exit %[2]d
 git_ status --porcelain=v1 -z --untracked-files=all --no-renames >"$C/status" || exit %[2]d

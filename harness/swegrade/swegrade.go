@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	mrand "math/rand/v2"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -66,7 +68,7 @@ type runPlan struct {
 func testPhase(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, task benchmarks.Task, app grade.Applied, opts grade.Options, out grade.Outcome) (grade.Outcome, error) {
 	var log strings.Builder
 	log.WriteString(out.Log)
-	plan, err := makePlan(app, opts)
+	plan, err := makePlan(app, task.Repo, opts)
 	if err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
@@ -119,6 +121,10 @@ func testPhase(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, t
 	var tro testrun.Outcome
 	testrun.Check("the test run", res, recs, rerr, junit, jerr, plan.planted, &tro)
 	out.Source = "plugin"
+	for _, b := range integrity(recs) {
+		tro.Flags = appendOnce(tro.Flags, "grade:tamper-runner")
+		tro.Evidence = append(tro.Evidence, "runner: changed during the run: "+b)
+	}
 	if tro.Tampered() {
 		out.Flags = append(out.Flags, tro.Flags...)
 		fmt.Fprintf(&log, ">>>>> Tampering: %s\n", strings.Join(tro.Evidence, "; "))
@@ -161,7 +167,7 @@ func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, res sa
 }
 
 // makePlan chooses the runner and plants the canaries.
-func makePlan(app grade.Applied, opts grade.Options) (runPlan, error) {
+func makePlan(app grade.Applied, repo string, opts grade.Options) (runPlan, error) {
 	plan := runPlan{files: map[string][]byte{}}
 	for p, b := range app.Files {
 		plan.files[p] = b
@@ -187,16 +193,20 @@ func makePlan(app grade.Applied, opts grade.Options) (runPlan, error) {
 		plan.files[d] = nb
 		plan.planted = append(plan.planted, planted...)
 	}
-	cwd := "-"
+	cwd, watch := "-", "+"
 	if cwdOnPath {
 		cwd = "+"
+	}
+	if repo == "pytest-dev/pytest" {
+		// The runner is the code under test: its own tests patch it.
+		watch = "-"
 	}
 	// The interpreter is the one the task's pytest runs on (its shebang),
 	// root's like the script itself.
 	var c strings.Builder
 	c.WriteString(`PY=python3; P=$(command -v pytest 2>/dev/null) && L=$(head -n1 -- "$P") && case $L in '#!'*) PY=${L#\#!};; esac` + "\n")
-	fmt.Fprintf(&c, "exec %s$PY -I -B -c \"$1\" \"$2\" %s %s -p no:cacheprovider --maxfail=0 -o junit_family=xunit1 --junitxml=\"$2/junit.xml\" %s\n",
-		prefix, cwd, rest, grade.QuoteAll(app.Script.Directives))
+	fmt.Fprintf(&c, "exec %s$PY -I -B -c \"$1\" \"$2\" %s %s %s -p no:cacheprovider --maxfail=0 -o junit_family=xunit1 --junitxml=\"$2/junit.xml\" %s\n",
+		prefix, cwd, watch, rest, grade.QuoteAll(app.Script.Directives))
 	plan.cmdLine = c.String()
 	return plan, nil
 }
@@ -224,23 +234,70 @@ func pytestCommand(cmd string) (prefix, rest string, cwdOnPath, ok bool) {
 }
 
 // bootstrap is the test process's main: `python -I -B -c bootstrap <out
-// dir> <+|-> <pytest args...>`. Isolated mode ignores PYTHON* and keeps the
+// dir> <cwd +|-> <watch +|-> <pytest args...>`. Isolated mode ignores PYTHON* and keeps the
 // cwd off sys.path ("+" puts it back, as `python -m pytest` does);
 // PYTEST_ADDOPTS and PYTEST_PLUGINS go; the reporting plugin goes in as an
-// object. The exit code the harness reads is the process's, observed
+// object, and with watch "+" a second one that snapshots, before any code
+// of the repository is imported, the classes and runner functions
+// reporting rests on and, at session start, the hook implementations of
+// the reporting hooks, and records every change it sees at each report.
+// The code under test shares the process, so this raises the bar for a
+// forgery aimed at known test ids (which canaries cannot see) rather than
+// closing it. The exit code the harness reads is the process's, observed
 // through exec, not this script's record of it.
 var bootstrap = `
 import os, sys, json
-out, cwd = sys.argv[1:3]
-args = sys.argv[3:]
+out, cwd, watch = sys.argv[1:4]
+watch = watch == "+"
+args = sys.argv[4:]
 for k in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
     os.environ.pop(k, None)
 if cwd == "+":
     sys.path.insert(0, os.getcwd())
 import pytest
+import _pytest.reports, _pytest.runner, _pytest.python, _pytest.junitxml, _pytest.main, pluggy
 rec = open(os.path.join(out, "records.jsonl"), "w", buffering=1)
 ` + testrun.ReportPlugin + `
-rc = pytest.main(args, plugins=[SwevalReport()])
+# Before any code of the repository is imported: what reporting rests on.
+# A change to any of it, or a hook implementation added after the session
+# started, is recorded (the harness flags grade:tamper-runner).
+_watched = [_pytest.reports.TestReport, _pytest.reports.BaseReport, _pytest.runner.CallInfo,
+            _pytest.python.Function, _pytest.junitxml.LogXML, SwevalReport]
+_watched += [c for c in vars(pluggy).values() if isinstance(c, type)]
+_snap = [(c, dict(vars(c))) for c in _watched]
+_mods = [(m, dict(vars(m))) for m in (_pytest.runner, _pytest.python, _pytest.reports, _pytest.main)]
+_hooks = ("pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus",
+          "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtestloop")
+def _code(v):
+    # Behaviour, not state (pytest keeps flags on its classes).
+    return callable(v) or isinstance(v, (property, classmethod, staticmethod))
+def _impls(config):
+    return {h: [(i.plugin_name, i.function) for i in getattr(config.hook, h).get_hookimpls()] for h in _hooks}
+class SwevalWatch:
+    def __init__(self, write=rec.write, dumps=json.dumps, snap=_snap, mods=_mods):
+        self.w, self.d, self.snap, self.mods, self.base, self.seen = write, dumps, snap, mods, None, set()
+    def pytest_sessionstart(self, session):
+        self.config = session.config
+        self.base = _impls(session.config)
+    def check(self):
+        bad = []
+        for c, d in self.snap:
+            now = vars(c)
+            bad += ["%s.%s" % (c.__name__, k) for k in set(d) | set(now)
+                    if now.get(k) is not d.get(k) and (_code(now.get(k)) or _code(d.get(k)))]
+        for m, d in self.mods:
+            bad += ["%s.%s" % (m.__name__, k) for k, v in d.items() if callable(v) and vars(m).get(k) is not v]
+        if self.base is not None:
+            now = _impls(self.config)
+            bad += ["hook %s: %s" % (h, n) for h in _hooks for n, f in now[h] if (n, f) not in self.base[h]]
+        for b in sorted(set(bad) - self.seen):
+            self.seen.add(b)
+            self.w(self.d({"integrity": b}) + "\n")
+    def pytest_runtest_logreport(self, report):
+        self.check()
+    def pytest_sessionfinish(self, session):
+        self.check()
+rc = pytest.main(args, plugins=[SwevalReport(), SwevalWatch()] if watch else [SwevalReport()])
 rec.write(json.dumps({"exit": int(rc)}) + "\n")
 rec.close()
 sys.stdout.flush()
@@ -312,6 +369,31 @@ mkdir -p -m 0777 "$OUT" "$HOMEDIR"
 		return fmt.Errorf("lay out the test container (exit %d): %s", r.ExitCode, lastLines(r.Output, 5))
 	}
 	return nil
+}
+
+// integrity returns what the runner's watch recorded as changed (reporting
+// classes, runner functions, hook implementations added mid-session).
+func integrity(recs []byte) []string {
+	var out []string
+	for _, l := range bytes.Split(recs, []byte("\n")) {
+		var r struct {
+			Integrity *string `json:"integrity"`
+		}
+		if json.Unmarshal(l, &r) == nil && r.Integrity != nil {
+			out = append(out, *r.Integrity)
+		}
+	}
+	if len(out) > 10 {
+		out = append(out[:10], fmt.Sprintf("... and %d more", len(out)-10))
+	}
+	return out
+}
+
+func appendOnce(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 func lastLines(b []byte, n int) string {
