@@ -57,7 +57,7 @@ const exitStatus = 94
 func KeptFromTests(p string) bool {
 	base := path.Base(p)
 	switch base {
-	case "conftest.py", "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", "pyproject.toml",
+	case "conftest.py", "pytest.ini", ".pytest.ini", "pytest.toml", ".pytest.toml", "tox.ini", "setup.cfg", "pyproject.toml",
 		"sitecustomize.py", "usercustomize.py", "__pycache__":
 		return true
 	}
