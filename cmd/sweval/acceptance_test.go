@@ -206,18 +206,7 @@ func TestEvalKilledMidRunResumesWithEveryInstanceOnce(t *testing.T) {
 		t.Fatalf("resumed eval: %v", err)
 	}
 	counts := map[string]int{}
-	f, err := os.Open(results)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<26)
-	for sc.Scan() {
-		var r result.Result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("results.jsonl line %q: %v", sc.Text(), err)
-		}
+	for _, r := range readResults(t, results) {
 		counts[r.InstanceID]++
 	}
 	if len(counts) != 6 {
@@ -631,6 +620,30 @@ func TestRunLLMJudgeVerdictTravelsWithTheRollout(t *testing.T) {
 // rid makes a run id unique to this test process, so two test runs on one
 // daemon never count each other's containers.
 func rid(name string) string { return fmt.Sprintf("%s-%d", name, os.Getpid()) }
+
+// readResults reads every line of a results.jsonl.
+func readResults(t *testing.T, path string) []result.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var rs []result.Result
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<26)
+	for sc.Scan() {
+		var r result.Result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("%s line %q: %v", path, sc.Text(), err)
+		}
+		rs = append(rs, r)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return rs
+}
 
 // onlyResult reads the single result line of a one-rollout run.
 func onlyResult(t *testing.T, runDir string) result.Result {

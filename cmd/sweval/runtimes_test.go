@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -19,7 +17,6 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
-	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/internal/fixtures"
 	"github.com/sweval/sweval/internal/testenv"
@@ -190,19 +187,8 @@ func mustRun(t *testing.T, e harnessEnv, codes []int, args ...string) string {
 // everything that is a verdict, nothing that is a time or a container id.
 func resultVerdicts(t *testing.T, runDir string) map[string]string {
 	t.Helper()
-	f, err := os.Open(filepath.Join(runDir, "results.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	v := map[string]string{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<26)
-	for sc.Scan() {
-		var r result.Result
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("results.jsonl line %q: %v", sc.Text(), err)
-		}
+	for _, r := range readResults(t, filepath.Join(runDir, "results.jsonl")) {
 		flags := slices.Clone(r.AuditFlags)
 		slices.Sort(flags)
 		tests := ""
@@ -212,9 +198,6 @@ func resultVerdicts(t *testing.T, runDir string) map[string]string {
 		}
 		v[fmt.Sprintf("%s#%d", r.InstanceID, r.Rollout)] = fmt.Sprintf("status=%s resolved=%v resolution=%s score=%.4f strict=%v tests=%d/%d %s patch=%s exit=%s error=%v refusals=%d flags=%v",
 			r.Status, r.Resolved, r.Resolution, r.PassFraction, r.Strict, r.Passed, r.Declared, tests, r.PatchApplied, r.AgentExit, r.Error != "", r.GuardRefusals, flags)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return v
 }
