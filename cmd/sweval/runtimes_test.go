@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -36,9 +37,10 @@ type xrt struct {
 // Doc2Repo tasks), doc2repo check-leaks and the red team on the real
 // Docker daemon and on a private containerd, and requires the same
 // per-instance verdicts (status, resolution, score, tests, flags) from
-// both. The red team runs the /proc attacks and the clean control only
-// (`--attack proc`): the full table is ~64 graded rollouts per runtime,
-// and /proc is where the two runtimes' lockdowns are written differently.
+// both. The red team runs the /proc attacks and the clean control on
+// iniconf only (`--attack proc`, 3 rollouts): the full table is 64 graded
+// rollouts per runtime, and /proc is where the two runtimes' lockdowns
+// are written differently.
 func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
 	e := setup(t)
 	ctr := testenv.StartContainerd(t)
@@ -54,6 +56,13 @@ func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
 	}
 	d2r := filepath.Join(root, "testdata", "doc2repo")
 	d2rTasks := filepath.Join(d2r, "tasks.jsonl")
+	// The red team attacks one task: its attacks are the same on both.
+	oneTask := filepath.Join(t.TempDir(), "iniconf.jsonl")
+	rec, _ := json.Marshal(map[string]any{"id": "iniconf", "spec": filepath.Join(d2r, "iniconf/spec.md"), "reference": filepath.Join(d2r, "iniconf/reference"),
+		"tests": []string{"tests"}, "test_command": "python3 -m pytest -rA tests", "declared_tests": 63, "package": "iniconf", "env": map[string]any{"python": "3"}})
+	if err := os.WriteFile(oneTask, append(rec, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// A replay script that resolves some SWE instances and not others, so
 	// both verdicts are compared.
@@ -112,7 +121,7 @@ func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
 		}},
 		{"redteam-proc", func(t *testing.T, rt xrt, out, id string) map[string]string {
 			md := filepath.Join(out, "redteam.md")
-			mustRun(t, e, nil, append([]string{"redteam", "--tasks", d2rTasks, "--attack", "proc", "--base-image", e.image,
+			mustRun(t, e, nil, append([]string{"redteam", "--tasks", oneTask, "--attack", "proc", "--base-image", e.image,
 				"--output", out, "--run-id", id, "--markdown", md, "--no-progress"}, rt.flags...)...)
 			data, err := os.ReadFile(md)
 			if err != nil {
