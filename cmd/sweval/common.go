@@ -75,7 +75,23 @@ func publishedFlags() []cli.Flag {
 		&cli.StringFlag{Name: "instance-image-tag", Value: "latest", Usage: "tag of published instance images"},
 		&cli.StringFlag{Name: "arch", Value: images.DefaultArch(), Usage: "architecture in published image names: x86_64 or arm64"},
 		&cli.IntFlag{Name: "pull-concurrency", Value: images.DefaultPullConcurrency, Usage: "image pulls at once (independent of --workers)"},
+		&cli.StringFlag{Name: "min-free-disk", Value: "5g", Usage: "refuse a pull when the Engine's data directory has less free (e.g. 20g; off: no check)"},
 	}
+}
+
+// pullOptions are the builder options publishedFlags set.
+func pullOptions(c *cli.Context, opts images.Options) (images.Options, error) {
+	opts.PullConcurrency = c.Int("pull-concurrency")
+	if v := c.String("min-free-disk"); v == "off" {
+		opts.MinFreeDisk = -1
+	} else {
+		n, err := parseBytes(v)
+		if err != nil {
+			return opts, fmt.Errorf("--min-free-disk: %w", err)
+		}
+		opts.MinFreeDisk = n
+	}
+	return opts, nil
 }
 
 // published reads publishedFlags.
@@ -142,8 +158,13 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		cli.Close()
 		return run.Environment{}, nil, err
 	}
+	bopts, err := pullOptions(c, images.Options{Logger: log, CacheDir: c.String("cache-dir")})
+	if err != nil {
+		cli.Close()
+		return run.Environment{}, nil, err
+	}
 	env := run.Environment{
-		Images:    images.New(cli, images.Options{Logger: log, CacheDir: c.String("cache-dir"), PullConcurrency: c.Int("pull-concurrency")}),
+		Images:    images.New(cli, bopts),
 		Published: pub,
 		Runtime:   rt,
 		Base:      images.BaseSpec{Extra: c.StringSlice("base-packages")},

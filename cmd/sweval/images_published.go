@@ -17,8 +17,12 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 		if err != nil {
 			return nil, nil, err
 		}
-		conc := c.Int("pull-concurrency")
-		return images.New(cli, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir"), PullConcurrency: conc}), func() { cli.Close() }, nil
+		opts, err := pullOptions(c, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")})
+		if err != nil {
+			cli.Close()
+			return nil, nil, err
+		}
+		return images.New(cli, opts), func() { cli.Close() }, nil
 	}
 	// datasetImages is the published image of every selected task.
 	datasetImages := func(c *cli.Context) ([]string, error) {

@@ -78,6 +78,9 @@ type Options struct {
 	// DefaultPullRetries, DefaultPullBackoff.
 	PullRetries int
 	PullBackoff time.Duration
+	// MinFreeDisk is the free space (bytes) a pull needs on the Engine's
+	// data directory; 0 means DefaultMinFreeDisk, negative no check.
+	MinFreeDisk int64
 }
 
 // Builder builds and finds sweval images. Safe for concurrent use.
@@ -96,6 +99,7 @@ type engine interface {
 	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)
 	ImageList(ctx context.Context, options client.ImageListOptions) (client.ImageListResult, error)
 	ImageRemove(ctx context.Context, image string, options client.ImageRemoveOptions) (client.ImageRemoveResult, error)
+	Info(ctx context.Context, options client.InfoOptions) (client.SystemInfoResult, error)
 	ImagePull(ctx context.Context, ref string, options client.ImagePullOptions) (client.ImagePullResponse, error)
 	ImageSave(ctx context.Context, images []string, opts ...client.ImageSaveOption) (client.ImageSaveResult, error)
 	ImageLoad(ctx context.Context, input io.Reader, opts ...client.ImageLoadOption) (client.ImageLoadResult, error)
@@ -135,6 +139,9 @@ func newBuilder(cli engine, opts Options) *Builder {
 	}
 	if opts.PullRetries == 0 {
 		opts.PullRetries = DefaultPullRetries
+	}
+	if opts.MinFreeDisk == 0 {
+		opts.MinFreeDisk = DefaultMinFreeDisk
 	}
 	if opts.PullBackoff <= 0 {
 		opts.PullBackoff = DefaultPullBackoff

@@ -31,7 +31,8 @@ const (
 // Options.PullConcurrency pulls run at once, whatever the number of
 // workers; a failure that may pass (429, 5xx, a timeout, a reset
 // connection) is retried with exponential backoff, one that will not
-// (unknown image, denied) is returned at once.
+// (unknown image, denied) is returned at once. A pull is refused when the
+// Engine's disk has less than Options.MinFreeDisk free.
 func (b *Builder) Pull(ctx context.Context, image string) error {
 	select {
 	case b.pulls <- struct{}{}:
@@ -40,6 +41,9 @@ func (b *Builder) Pull(ctx context.Context, image string) error {
 		return ctx.Err()
 	}
 	log := b.log.With("image", image)
+	if err := b.checkDisk(ctx, image); err != nil {
+		return err
+	}
 	auth, err := registryAuth(ctx, image)
 	if err != nil {
 		return err

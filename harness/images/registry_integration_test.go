@@ -108,3 +108,24 @@ func TestPublishedImagePulledFromLoopbackRegistry(t *testing.T) {
 	}
 	t.Logf("missing image reported in %v: %v", time.Since(t0).Round(time.Millisecond), err)
 }
+
+// A pull is refused before it starts when the Engine's disk is short,
+// with the numbers (the real Engine's data directory, an impossible need).
+func TestPullRefusedWhenDiskIsShort(t *testing.T) {
+	b, cli, logs := testBuilder(t)
+	info, err := cli.Info(context.Background(), client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := freeBytes(info.Info.DockerRootDir); !ok {
+		t.Skipf("the Engine's data directory %s is not visible here (remote Engine)", info.Info.DockerRootDir)
+	}
+	b.opts.MinFreeDisk = 1 << 60
+	err = b.Pull(context.Background(), "127.0.0.1:9/never/pulled:latest")
+	if err == nil || !strings.Contains(err.Error(), "GB free on "+info.Info.DockerRootDir) || !strings.Contains(err.Error(), "--min-free-disk") {
+		t.Fatalf("err %v: want the free space, the data directory and the way out", err)
+	}
+	if n := logs.count("pull failed"); n != 0 {
+		t.Errorf("a pull was attempted (%d failures logged)", n)
+	}
+}
