@@ -2,6 +2,7 @@ package swegrade_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/benchmarks/predictions"
 	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/images"
 	"github.com/sweval/sweval/harness/result"
@@ -19,6 +21,7 @@ import (
 	"github.com/sweval/sweval/harness/swegrade"
 	"github.com/sweval/sweval/internal/fixtures"
 	"github.com/sweval/sweval/internal/testenv"
+	"github.com/sweval/sweval/reports/board"
 )
 
 // rig grades bundled fixture tasks on the real daemon through both paths.
@@ -332,4 +335,106 @@ func makePatch(t testing.TB, cache string, task benchmarks.Task, files map[strin
 	}
 	git("add", "-A", "-f")
 	return git("diff", "--cached", task.BaseCommit)
+}
+
+// TestIntegrationTamperFlagReachesResults grades the report-patching
+// prediction through run.Evaluate on the real daemon: the flag the test
+// phase raises is in results.jsonl, the rollout's report.json and the
+// board, and the instance is not resolved.
+func TestIntegrationTamperFlagReachesResults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the evaluation run")
+	}
+	r := newRig(t)
+	task := r.task(t, "sweval-fixtures__textkit-1")
+	patch := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": reportPatch}, true)
+	cli := testenv.Docker(t)
+	env := run.Environment{Images: images.New(cli, images.Options{}), Runtime: r.rt, BaseImage: testenv.BaseImage(t), RepoCache: r.cache}
+	dir := t.TempDir()
+	rep, err := run.Evaluate(context.Background(), run.EvalOptions{
+		Options: run.Options{Dir: dir, RunID: "swegrade-seam", Workers: 1}, Environment: env,
+		Grade: grade.Options{Timeout: time.Minute},
+	}, []benchmarks.Task{task}, map[string]predictions.Prediction{task.ID: {InstanceID: task.ID, Model: "attacker", Patch: patch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ResolvedInstances != 0 {
+		t.Errorf("report.json: %d resolved, want 0", rep.ResolvedInstances)
+	}
+	var lines []result.Result
+	if _, err := result.ScanFile(filepath.Join(dir, "results.jsonl"), result.ScanOptions{}, func(r *result.Result) error {
+		lines = append(lines, *r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var inst map[string]result.InstanceReport
+	b, err := os.ReadFile(filepath.Join(run.RolloutDir(dir, task.ID, 0), "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &inst); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 1 {
+		t.Fatalf("results.jsonl has %d lines, want 1", len(lines))
+	}
+	for where, got := range map[string]result.Result{"results.jsonl": lines[0], "report.json": inst[task.ID].Result} {
+		if got.Resolved || !slices.Contains(got.AuditFlags, "grade:tamper-canary") {
+			t.Errorf("%s: resolved %v, audit flags %v, want grade:tamper-canary", where, got.Resolved, got.AuditFlags)
+		}
+	}
+	bd, err := board.Load(context.Background(), board.Options{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagged := 0
+	for _, row := range bd.Rows {
+		flagged += row.Flagged
+	}
+	if flagged != 1 {
+		t.Errorf("board counts %d flagged rollouts, want 1", flagged)
+	}
+}
+
+// TestIntegrationLogRoute grades textkit with a test command the harness's
+// runner cannot stand in for (as Django's runtests.py or sympy's bin/test):
+// the log is the channel, the tests still run as the unprivileged user in
+// a fresh container, and an exit status forged to 0 over a failing
+// declared test is flagged.
+func TestIntegrationLogRoute(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the fixture grading run")
+	}
+	r := newRig(t)
+	task := r.task(t, "sweval-fixtures__textkit-1")
+	forgedExit := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport atexit as _a, os as _o\n_a.register(lambda: _o._exit(0))\n"}, true)
+	whoami := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport os as _o\nassert _o.getuid() == 0, 'tests run as uid %d' % _o.getuid()\n"}, true)
+	cmd := "env pytest -rA" // not recognised as pytest: the log route
+	for _, c := range []struct {
+		name, patch string
+		skip        bool
+		want        result.Status
+		flag        string
+	}{
+		{name: "gold", patch: task.Patch, want: result.StatusResolved},
+		{name: "test-patch-only", skip: true, want: result.StatusUnresolved},
+		{name: "atexit-exit-0", patch: forgedExit, want: result.StatusUnresolved, flag: "grade:tamper-exit-code"},
+		// Importing the package fails unless the tests run as root: every
+		// test errors, so nothing resolves (and the old path's root shows).
+		{name: "not-root", patch: whoami, want: result.StatusUnresolved},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := r.grade(t, task, c.patch, grade.Options{TestCmd: cmd, SkipModelPatch: c.skip})
+			if out.Status != c.want || out.Source != grade.ParserPytest {
+				t.Errorf("status %s via %s (%s), want %s via the log\n%s", out.Status, out.Source, out.Error, c.want, out.Log)
+			}
+			if c.flag != "" && !slices.Contains(out.Flags, c.flag) {
+				t.Errorf("flags %v, want %s\n%s", out.Flags, c.flag, out.Log)
+			}
+			if c.flag == "" && len(out.Flags) > 0 {
+				t.Errorf("unexpected flags %v: %s", out.Flags, out.Error)
+			}
+		})
+	}
 }
