@@ -1,11 +1,14 @@
 package testrun
 
 import (
+	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"path"
 	"sort"
 	"strings"
@@ -15,8 +18,8 @@ import (
 	"github.com/sweval/sweval/harness/sandbox"
 )
 
-func runTests(ctx context.Context, rt sandbox.Runtime, p Plan, ws map[string]entry, hidden map[string][]byte, tests []string, out *Outcome, log *strings.Builder) error {
-	sb, err := rt.Create(ctx, spec(p))
+func runTests(ctx context.Context, create func() (sandbox.Sandbox, error), p Plan, ws map[string]entry, hidden map[string][]byte, tests []string, out *Outcome, log *strings.Builder) error {
+	sb, err := create()
 	if err != nil {
 		return fmt.Errorf("testrun: create test container: %w", err)
 	}
@@ -91,11 +94,64 @@ mkdir -p -m 0777 "$5"
 		if err != nil {
 			return err
 		}
-		recs, rerr := sandbox.ReadFile(ctx, sb, od+"/records.jsonl")
-		junit, jerr := sandbox.ReadFile(ctx, sb, od+"/junit.xml")
+		got, err := readRun(ctx, sb, od)
+		recs, rerr := got.file("records.jsonl", err)
+		junit, jerr := got.file("junit.xml", err)
 		checkRun(f, r, recs, rerr, junit, jerr, planted[f], out)
 	}
 	return nil
+}
+
+// maxReport bounds each report file read back from a run directory (the
+// code under test can write there; it must not exhaust the harness).
+const maxReport = 64 << 20
+
+type runFiles map[string][]byte
+
+// readRun reads the per-test records and the JUnit report of one file's
+// run in one copy out of its directory (one round trip instead of one per
+// file), keeping only those two names.
+func readRun(ctx context.Context, sb sandbox.Sandbox, dir string) (runFiles, error) {
+	rc, err := sb.CopyOut(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	out := runFiles{}
+	tr := tar.NewReader(rc)
+	top := path.Base(dir) + "/"
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, fmt.Errorf("read %s: %w", dir, err)
+		}
+		name := strings.TrimPrefix(path.Clean(strings.TrimPrefix(hdr.Name, "./")), top)
+		if hdr.Typeflag != tar.TypeReg || (name != "records.jsonl" && name != "junit.xml") {
+			continue
+		}
+		if hdr.Size > maxReport {
+			return out, fmt.Errorf("%s/%s: %d bytes, more than a report can be", dir, name, hdr.Size)
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, maxReport))
+		if err != nil {
+			return out, fmt.Errorf("read %s/%s: %w", dir, name, err)
+		}
+		out[name] = b
+	}
+}
+
+// file is one report of the run, or why it is missing.
+func (f runFiles) file(name string, readErr error) ([]byte, error) {
+	if b, ok := f[name]; ok {
+		return b, nil
+	}
+	if readErr != nil {
+		return nil, readErr
+	}
+	return nil, fmt.Errorf("%s: not written", name)
 }
 
 type record struct {

@@ -106,6 +106,11 @@ func Run(ctx context.Context, rt sandbox.Runtime, p Plan) (out Outcome, err erro
 	if err != nil {
 		return out, fmt.Errorf("testrun: read workspace archive: %w", err)
 	}
+	// The test container is fresh and empty until the installed workspace
+	// goes in, so it can start while the install runs: one container
+	// start off the critical path, nothing shared between the two.
+	testSB := startCreate(ctx, rt, spec(p))
+	defer testSB.discard(ctx)
 	if p.Install {
 		installed, reason, err := install(ctx, rt, p, files, &log)
 		if err != nil {
@@ -137,10 +142,42 @@ func Run(ctx context.Context, rt sandbox.Runtime, p Plan) (out Outcome, err erro
 		ws[name] = entry{data: b, mode: 0o644}
 	}
 	out.Tests = map[string]grade.TestStatus{}
-	if err := runTests(ctx, rt, p, ws, hidden, tests, &out, &log); err != nil {
+	if err := runTests(ctx, testSB.take, p, ws, hidden, tests, &out, &log); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// pendingSandbox is a container being created in the background.
+type pendingSandbox struct {
+	done  chan struct{}
+	sb    sandbox.Sandbox
+	err   error
+	taken bool
+}
+
+func startCreate(ctx context.Context, rt sandbox.Runtime, s sandbox.Spec) *pendingSandbox {
+	f := &pendingSandbox{done: make(chan struct{})}
+	go func() {
+		defer close(f.done)
+		f.sb, f.err = rt.Create(ctx, s)
+	}()
+	return f
+}
+
+// take waits for the container; the caller closes it.
+func (f *pendingSandbox) take() (sandbox.Sandbox, error) {
+	<-f.done
+	f.taken = true
+	return f.sb, f.err
+}
+
+// discard closes the container if nobody took it (install failed).
+func (f *pendingSandbox) discard(ctx context.Context) {
+	<-f.done
+	if !f.taken && f.sb != nil {
+		f.sb.Close(context.WithoutCancel(ctx))
+	}
 }
 
 type entry struct {
