@@ -68,7 +68,7 @@ func evalCommand() *cli.Command {
 				Benchmark:   datasetName(c.String("dataset")),
 			}, tasks, preds)
 			printRunReport(c.App.Writer, rep)
-			fmt.Fprintf(c.App.Writer, "results: %s\n", filepath.Join(dir, "results.jsonl"))
+			fmt.Fprintf(c.App.Writer, "results: %s\n", filepath.Join(dir, shard.FileName()))
 			return err
 		},
 	}

@@ -47,6 +47,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			curateCommand(),
 			importCommand(),
 			viewCommand(),
+			slurmCommand(),
 		},
 		Before: func(c *cli.Context) error {
 			logger, err := newLogger(c.String("log-level"), c.Bool("json"), stderr)

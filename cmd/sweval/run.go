@@ -128,7 +128,7 @@ func runCommand() *cli.Command {
 				Shell: tools.SessionOptions{Logger: logger(c)}, // the loop passes --command-timeout with every command
 			})
 			printRunReport(c.App.Writer, rep)
-			fmt.Fprintf(c.App.Writer, "results: %s\npredictions: %s\n", filepath.Join(dir, "results.jsonl"), filepath.Join(dir, "preds.jsonl"))
+			fmt.Fprintf(c.App.Writer, "results: %s\npredictions: %s\n", filepath.Join(dir, shard.FileName()), filepath.Join(dir, "preds.jsonl"))
 			return err
 		},
 	}

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -147,6 +148,9 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		}
 	}
 	sweepTemp(opts, todo, log)
+	host, _ := os.Hostname()
+	status := ShardStatus{Shard: opts.Shard.String(), State: ShardRunning, Host: host, PID: os.Getpid(), Started: time.Now().UTC(), Owned: owned, Recorded: owned - len(todo)}
+	recordShard(opts, status, log)
 	if skipped := owned - len(todo); skipped > 0 {
 		log.Info("resuming run", "run_id", opts.RunID, "already_done", skipped, "to_do", len(todo))
 	}
@@ -198,10 +202,66 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	if err := result.WriteJSONAtomic(filepath.Join(opts.Dir, "report.json"), rep); err != nil {
 		appendErr = errors.Join(appendErr, err)
 	}
+	status.Recorded = 0
+	for i, j := range jobs {
+		if opts.Shard.Owns(i) && store.Done(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}) {
+			status.Recorded++
+		}
+	}
+	now := time.Now().UTC()
+	status.Finished = &now
+	switch {
+	case ctx.Err() != nil:
+		status.State, status.Error = ShardInterrupted, ctx.Err().Error()
+	case appendErr != nil || status.Recorded < status.Owned:
+		status.State, status.Error = ShardFailed, cmp.Or(errString(appendErr), "rollouts missing")
+	default:
+		status.State = ShardDone
+	}
+	recordShard(opts, status, log)
 	if ctx.Err() != nil {
 		return rep, fmt.Errorf("run %s interrupted (run the same command again to resume): %w", opts.RunID, ctx.Err())
 	}
 	return rep, appendErr
+}
+
+// ShardStatus is what a shard records of itself in the run directory
+// (shards/shard-I-of-N.json), so a scheduler's view (harness/slurm) can
+// tell a finished shard from one that was killed.
+type ShardStatus struct {
+	Shard    string     `json:"shard"` // "I/N"
+	State    string     `json:"state"` // ShardRunning, ShardDone, ShardInterrupted, ShardFailed
+	Host     string     `json:"host"`
+	PID      int        `json:"pid"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished,omitempty"`
+	Owned    int        `json:"owned"`    // rollouts of the shard
+	Recorded int        `json:"recorded"` // of them in the run's results
+	Error    string     `json:"error,omitempty"`
+}
+
+// Shard states.
+const (
+	ShardRunning     = "running"
+	ShardDone        = "done"
+	ShardInterrupted = "interrupted"
+	ShardFailed      = "failed"
+)
+
+// ShardStatusPath is a shard's status file in the run directory.
+func ShardStatusPath(dir string, s result.Shard) string {
+	return filepath.Join(dir, "shards", strings.TrimSuffix(strings.TrimPrefix(s.FileName(), "results."), ".jsonl")+".json")
+}
+
+// recordShard writes the shard's status file; a failure to write it is
+// logged, never fatal (the results file is the truth).
+func recordShard(opts Options, st ShardStatus, log *slog.Logger) {
+	if opts.Shard.Whole() {
+		return
+	}
+	if err := result.WriteJSONAtomic(ShardStatusPath(opts.Dir, opts.Shard), st); err != nil {
+		log.Warn("could not record the shard's status", "shard", st.Shard, "err", err)
+	}
 }
 
 // sweepTemp removes the temporaries of writes a killed run left behind.
