@@ -58,7 +58,16 @@ type prepared struct {
 	base     images.Ref
 	env      images.Ref
 	envErr   error
-	resolved sync.Map // task id → images.Ref
+	resolved sync.Map // task id → *resolution
+}
+
+// resolution is one task's image, found once: a worker asking while the
+// prefetcher (or another worker) is resolving it waits for that one
+// instead of pulling or building it a second time. A failure is not kept:
+// the next asker tries again.
+type resolution struct {
+	mu  sync.Mutex
+	ref *images.Ref
 }
 
 // digester is implemented by image builders that can report an image's
@@ -143,13 +152,27 @@ func (p *prepared) envRef(ctx context.Context) (images.Ref, error) {
 // layers: the instance layer for SWE-bench-style tasks, the reference
 // environment for Doc2Repo tasks. A task's image is resolved once per run.
 func (p *prepared) imageFor(ctx context.Context, task benchmarks.Task) (string, error) {
-	if v, ok := p.resolved.Load(task.ID); ok {
-		return v.(images.Ref).Tag, nil
+	v, _ := p.resolved.LoadOrStore(task.ID, &resolution{})
+	res := v.(*resolution)
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	if res.ref != nil {
+		return res.ref.Tag, nil
 	}
+	ref, err := p.resolve(ctx, task)
+	if err != nil {
+		return "", err
+	}
+	res.ref = &ref
+	return ref.Tag, nil
+}
+
+// resolve finds or builds task's image (imageFor, uncached).
+func (p *prepared) resolve(ctx context.Context, task benchmarks.Task) (images.Ref, error) {
 	ref, found, err := p.Images.PublishedImage(ctx, task, p.Published)
 	if err != nil {
 		if !errors.Is(err, images.ErrImageMissing) || !p.Published.MayBuild() {
-			return "", fmt.Errorf("instance image: %w", err)
+			return images.Ref{}, fmt.Errorf("instance image: %w", err)
 		}
 		p.Logger.Warn("published image unavailable; building sweval's layers (--namespace auto)", "task", task.ID, "err", err)
 		found = false
@@ -157,7 +180,7 @@ func (p *prepared) imageFor(ctx context.Context, task benchmarks.Task) (string, 
 	if !found {
 		env, err := p.envRef(ctx)
 		if err != nil {
-			return "", err
+			return images.Ref{}, err
 		}
 		if task.Kind == benchmarks.KindDoc2Repo {
 			ref, err = p.Images.Doc2Repo(ctx, env, task)
@@ -165,18 +188,59 @@ func (p *prepared) imageFor(ctx context.Context, task benchmarks.Task) (string, 
 			ref, err = p.Images.Instance(ctx, env, task, p.RepoCache)
 		}
 		if err != nil {
-			return "", fmt.Errorf("instance image: %w", err)
+			return images.Ref{}, fmt.Errorf("instance image: %w", err)
 		}
 	}
-	p.resolved.Store(task.ID, ref)
-	return ref.Tag, nil
+	return ref, nil
+}
+
+// prefetchers is how many tasks' published images are fetched ahead of
+// the workers at once (the builder bounds the pulls themselves).
+const prefetchers = 2
+
+// prefetch fetches the published images of the jobs still to run, in run
+// order, ahead of the workers, so a worker rarely waits for a pull. It
+// returns at once; its goroutines stop when ctx ends or the jobs run out.
+func (p *prepared) prefetch(ctx context.Context, jobs []Job) {
+	if !p.Published.Enabled() {
+		return
+	}
+	queue := make(chan benchmarks.Task)
+	go func() {
+		defer close(queue)
+		seen := map[string]bool{}
+		for _, j := range jobs {
+			if seen[j.Task.ID] || p.Published.ImageFor(j.Task) == "" {
+				continue
+			}
+			seen[j.Task.ID] = true
+			select {
+			case queue <- j.Task:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for range prefetchers {
+		go func() {
+			for t := range queue {
+				if _, err := p.imageFor(ctx, t); err != nil && ctx.Err() == nil {
+					p.Logger.Debug("prefetch failed; the worker will try again", "task", t.ID, "err", err)
+				}
+			}
+		}()
+	}
 }
 
 // recordImage writes the image task was graded in, and its digest, to r.
 func (p *prepared) recordImage(r *result.Result, task benchmarks.Task) {
 	if v, ok := p.resolved.Load(task.ID); ok {
-		ref := v.(images.Ref)
-		r.Image, r.ImageDigest = ref.Tag, ref.Digest
+		res := v.(*resolution)
+		res.mu.Lock()
+		defer res.mu.Unlock()
+		if res.ref != nil {
+			r.Image, r.ImageDigest = res.ref.Tag, res.ref.Digest
+		}
 	}
 }
 
@@ -231,6 +295,7 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		jobs = append(jobs, Job{Task: t})
 	}
 	opts.images = p.records(ctx)
+	opts.ahead = p.prefetch
 	return Execute(ctx, opts.Options, jobs, func(ctx context.Context, w Worker, job Job) Output {
 		pred := preds[job.Task.ID]
 		r := result.Result{Model: pred.Model, Benchmark: opts.Benchmark, Scaffold: "predictions"}
@@ -238,7 +303,9 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		start := time.Now()
 		out, err := gradeInFreshSandbox(ctx, p, opts.RunID, w, job.Task, pred.Patch, opts.Grade)
 		VerdictOf(out).Fill(&r)
-		p.recordImage(&r, job.Task)
+		if r.Status != result.StatusEmptyPatch { // an empty patch runs no container
+			p.recordImage(&r, job.Task)
+		}
 		if err != nil && out.Error == "" {
 			r.Status, r.Error = result.StatusError, err.Error()
 		}

@@ -72,6 +72,10 @@ type Options struct {
 	// images are the shared layers the run's containers start from, set
 	// by Evaluate and Rollouts once they are built, for run.json.
 	images []ImageRecord
+	// ahead, when set, is handed the jobs still to run before the workers
+	// start (Evaluate and Rollouts prefetch their published images); its
+	// context ends when Execute returns.
+	ahead func(context.Context, []Job)
 }
 
 func (o Options) withDefaults() Options {
@@ -160,6 +164,11 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		if r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}); ok && opts.Shard.Owns(i) && r.Resolved {
 			resolved++
 		}
+	}
+	if opts.ahead != nil {
+		actx, stop := context.WithCancel(ctx)
+		defer stop()
+		opts.ahead(actx, todo)
 	}
 	prog := NewProgress(opts.Progress, "resolved", owned, owned-len(todo), resolved)
 	var appendErr error

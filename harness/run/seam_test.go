@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/harness/images"
@@ -276,5 +277,66 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// countingImages counts each task's published-image lookups; each takes a
+// moment, as a pull does, so the prefetcher and the workers overlap.
+type countingImages struct {
+	fakeImages
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingImages) PublishedImage(ctx context.Context, t benchmarks.Task, p images.Published) (images.Ref, bool, error) {
+	c.mu.Lock()
+	c.calls[t.ID]++
+	c.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	return c.fakeImages.PublishedImage(ctx, t, p)
+}
+
+// With --namespace, every task's image is looked up once (the prefetcher
+// running ahead and the workers share it), no sweval layer is built,
+// results name the image and digest, and run.json the name rule.
+func TestPublishedImagesResolvedOnceAndRecorded(t *testing.T) {
+	var tasks []benchmarks.Task
+	for i := range 6 {
+		tasks = append(tasks, benchmarks.Task{ID: fmt.Sprintf("owner__repo-%d", i), Kind: benchmarks.KindSWEBench})
+	}
+	imgs := &countingImages{calls: map[string]int{}}
+	f := &fakeKind{verdict: result.Verdict{Status: result.StatusResolved, Resolution: result.ResolvedFull, PassFraction: 1, Strict: true}}
+	dir := t.TempDir()
+	pub := images.Published{Namespace: "127.0.0.1:5000/swebench", Arch: "x86_64"}
+	_, err := run.Rollouts(context.Background(), run.RolloutOptions{
+		Options:     run.Options{Dir: dir, RunID: "published", Workers: 2},
+		Environment: run.Environment{Images: imgs, Runtime: &fakeRuntime{}, Published: pub},
+		Model:       "m", Scaffold: "s", Benchmark: "b",
+		Kinds: map[benchmarks.Kind]run.KindHooks{benchmarks.KindSWEBench: {Prepare: f, Capture: f, Score: f}},
+	}, tasks, fakeAgent{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		if n := imgs.calls[task.ID]; n != 1 {
+			t.Errorf("%s: image looked up %d times, want 1", task.ID, n)
+		}
+	}
+	n := 0
+	if _, err := result.ScanFile(filepath.Join(dir, "results.jsonl"), result.ScanOptions{}, func(r *result.Result) error {
+		n++
+		want := images.SWEBenchImageName(pub.Namespace, "x86_64", "latest", r.InstanceID)
+		if r.Image != want || r.ImageDigest != "sha256:"+want {
+			t.Errorf("%s: image %q digest %q, want %s", r.InstanceID, r.Image, r.ImageDigest, want)
+		}
+		return nil
+	}); err != nil || n != len(tasks) {
+		t.Fatalf("%d results, %v", n, err)
+	}
+	var meta run.Meta
+	readJSON(t, filepath.Join(dir, "run.json"), &meta)
+	want := []run.ImageRecord{{Role: "published", Ref: "127.0.0.1:5000/swebench/sweb.eval.x86_64.{instance_id}:latest"}}
+	if !reflect.DeepEqual(meta.Images, want) {
+		t.Errorf("run.json images %+v, want %+v (no base/env built)", meta.Images, want)
 	}
 }
