@@ -82,9 +82,11 @@ func publishedFlags() []cli.Flag {
 // pullOptions are the builder options publishedFlags set.
 func pullOptions(c *cli.Context, opts images.Options) (images.Options, error) {
 	opts.PullConcurrency = c.Int("pull-concurrency")
-	if v := c.String("min-free-disk"); v == "off" {
+	switch v := c.String("min-free-disk"); v {
+	case "": // a command without the flag: the default
+	case "off":
 		opts.MinFreeDisk = -1
-	} else {
+	default:
 		n, err := parseBytes(v)
 		if err != nil {
 			return opts, fmt.Errorf("--min-free-disk: %w", err)
