@@ -48,7 +48,7 @@ func (l *logLines) count(substr string) int {
 	return n
 }
 
-func testBuilder(t *testing.T) (*Builder, *client.Client, *logLines) {
+func testBuilder(t testing.TB) (*Builder, *client.Client, *logLines) {
 	t.Helper()
 	cli := testenv.Docker(t)
 	logs := &logLines{}
@@ -56,7 +56,7 @@ func testBuilder(t *testing.T) (*Builder, *client.Client, *logLines) {
 	return New(cli, Options{Logger: slog.New(h), CacheDir: t.TempDir(), TempDir: t.TempDir()}), cli, logs
 }
 
-func removeImageAtEnd(t *testing.T, cli *client.Client, tag string) {
+func removeImageAtEnd(t testing.TB, cli *client.Client, tag string) {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

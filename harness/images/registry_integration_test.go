@@ -21,7 +21,7 @@ import (
 // publishFixture builds an official-style image named name FROM base (the
 // repo at /testbed, no sweval labels), pushes it to its registry and
 // removes it locally, as if it had only ever been published.
-func publishFixture(t *testing.T, b *Builder, cli *client.Client, base, name string) {
+func publishFixture(t testing.TB, b *Builder, cli *client.Client, base, name string) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
