@@ -36,8 +36,8 @@ const layoutTimeout = 5 * time.Minute
 
 // Grade grades patch for task. sb is a fresh container of the task's image
 // for the apply phase; the tests run in another one that rt creates from
-// testSpec (the same image, worker cpuset and labels), closed before Grade
-// returns. The caller closes sb. With opts.SameContainer, or for an OpenSWE
+// testSpec (the same image, worker cpuset and labels), started while the
+// patch is applied and closed before Grade returns. The caller closes sb. With opts.SameContainer, or for an OpenSWE
 // row with its own eval script, it is grade.Grade in sb (the old path).
 // The error contract is grade.Grade's.
 func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts grade.Options) (grade.Outcome, error) {
@@ -50,11 +50,31 @@ func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sa
 	if opts.Timeout <= 0 {
 		opts.Timeout = grade.DefaultTimeout
 	}
+	// The test container starts while the patch is applied: it is fresh
+	// and holds nothing of the apply phase until the changed files go in.
+	testSpec.ReadOnly = false // the applied files are laid in as root first
+	created := make(chan createResult, 1)
+	go func() {
+		tsb, err := rt.Create(ctx, testSpec)
+		created <- createResult{tsb, err}
+	}()
 	app, out, done, err := grade.ApplyPhase(ctx, sb, task, patch, opts)
+	c := <-created
+	if c.sb != nil {
+		defer c.sb.Close(context.WithoutCancel(ctx))
+	}
 	if !done {
 		return out, err
 	}
-	return testPhase(ctx, rt, testSpec, task, app, opts, out)
+	if c.err != nil {
+		return grade.Infra(out, fmt.Errorf("task %s: create the test container: %w", task.ID, c.err))
+	}
+	return testPhase(ctx, c.sb, task, app, opts, out)
+}
+
+type createResult struct {
+	sb  sandbox.Sandbox
+	err error
 }
 
 // runPlan is how the test phase runs one task.
@@ -65,20 +85,13 @@ type runPlan struct {
 	files   map[string][]byte
 }
 
-func testPhase(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, task benchmarks.Task, app grade.Applied, opts grade.Options, out grade.Outcome) (grade.Outcome, error) {
+func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, app grade.Applied, opts grade.Options, out grade.Outcome) (grade.Outcome, error) {
 	var log strings.Builder
 	log.WriteString(out.Log)
 	plan, err := makePlan(app, task.Repo, opts)
 	if err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
-	testSpec.ReadOnly = false // the applied files are laid in as root first
-	tsb, err := rt.Create(ctx, testSpec)
-	if err != nil {
-		return grade.Infra(out, fmt.Errorf("task %s: create the test container: %w", task.ID, err))
-	}
-	defer tsb.Close(context.WithoutCancel(ctx))
-
 	if err := layOut(ctx, tsb, app, plan, opts.Dir, &log); err != nil {
 		out.Log = log.String()
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
