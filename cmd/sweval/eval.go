@@ -114,6 +114,9 @@ func printRunReport(w io.Writer, rep result.RunReport) {
 	t.Footer("total", fmt.Sprintf("%d/%d resolved", rep.ResolvedInstances, rep.TotalInstances), fmt.Sprintf("%.2f", rep.MeanPassFraction),
 		"", "", fmt.Sprintf("%d error, %d empty", rep.ErrorInstances, rep.EmptyPatchInstances))
 	_ = t.Render()
+	if rep.Stopped != "" {
+		fmt.Fprintf(w, "stopped: %s\n", rep.Stopped)
+	}
 }
 
 func uniq(xs []string) []string {

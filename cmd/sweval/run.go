@@ -36,6 +36,9 @@ func runCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "header", Usage: "extra HTTP header Name:Value on every call"},
 			&cli.DurationFlag{Name: "request-timeout", Value: 10 * time.Minute, Usage: "timeout of one model call"},
 			&cli.IntFlag{Name: "max-retries", Value: 6, Usage: "retries on 429, 5xx and timeouts"},
+			&cli.IntFlag{Name: "max-requests-per-minute", Usage: "model calls started per minute across all workers (0: no limit)"},
+			&cli.IntFlag{Name: "max-concurrent-requests", Usage: "model calls in flight at once across all workers (0: no limit); a server's Retry-After pauses every worker"},
+			&cli.Float64Flag{Name: "max-run-cost", Usage: "stop starting rollouts once the run's rollouts cost this much (0: no limit); the report says so and the same command with a larger budget goes on"},
 			&cli.Float64Flag{Name: "price-in", Value: -1, Usage: "price per million input tokens (default: unknown)"},
 			&cli.Float64Flag{Name: "price-out", Value: -1, Usage: "price per million output tokens"},
 			&cli.StringFlag{Name: "prices", Usage: "JSON price table {model: {input_per_million, output_per_million}}"},
@@ -74,11 +77,12 @@ func runCommand() *cli.Command {
 					logger(c).Warn("no calibration for these Doc2Repo tasks; they are scored against declared_tests", "tasks", missing)
 				}
 			}
-			m, err := newModel(c)
+			pacer := model.NewPacer(c.Int("max-requests-per-minute"), c.Int("max-concurrent-requests"))
+			m, err := newModel(c, pacer)
 			if err != nil {
 				return err
 			}
-			judge, err := newJudge(c)
+			judge, err := newJudge(c, pacer)
 			if err != nil {
 				return err
 			}
@@ -114,7 +118,7 @@ func runCommand() *cli.Command {
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: resolveConfig(c), Shard: shard,
+					Config: resolveConfig(c), Shard: shard, MaxRunCost: c.Float64("max-run-cost"),
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
@@ -129,14 +133,17 @@ func runCommand() *cli.Command {
 			})
 			printRunReport(c.App.Writer, rep)
 			fmt.Fprintf(c.App.Writer, "results: %s\npredictions: %s\n", filepath.Join(dir, shard.FileName()), filepath.Join(dir, "preds.jsonl"))
+			if err == nil && rep.Stopped != "" {
+				return cli.Exit("run stopped before every rollout was done: "+rep.Stopped, 3)
+			}
 			return err
 		},
 	}
 }
 
 // newModel builds the go-openai client from the flags.
-func newModel(c *cli.Context) (model.Model, error) {
-	cfg := model.Config{
+func newModel(c *cli.Context, pacer *model.Pacer) (model.Model, error) {
+	cfg := model.Config{Pacer: pacer,
 		BaseURL: c.String("base-url"), Model: c.String("model"), APIKeyEnv: c.String("api-key-env"),
 		MaxTokens: c.Int("max-tokens"), Timeout: c.Duration("request-timeout"), MaxRetries: c.Int("max-retries"),
 		Logger: logger(c), Headers: map[string]string{},
@@ -174,16 +181,18 @@ func newModel(c *cli.Context) (model.Model, error) {
 }
 
 // newJudge builds the optional LLM judge from --judge-model/--judge-base-url.
-func newJudge(c *cli.Context) (*audit.Judge, error) {
+func newJudge(c *cli.Context, pacer *model.Pacer) (*audit.Judge, error) {
 	name := c.String("judge-model")
 	if name == "" {
 		return nil, nil
 	}
 	url := c.String("judge-base-url")
-	if url == "" {
+	if url == "" || url == c.String("base-url") {
 		url = c.String("base-url")
+	} else {
+		pacer = nil // another endpoint: its own limits
 	}
-	m, err := model.NewOpenAI(model.Config{BaseURL: url, Model: name, APIKeyEnv: c.String("api-key-env"),
+	m, err := model.NewOpenAI(model.Config{BaseURL: url, Pacer: pacer, Model: name, APIKeyEnv: c.String("api-key-env"),
 		Timeout: c.Duration("request-timeout"), Logger: logger(c)})
 	if err != nil {
 		return nil, fmt.Errorf("judge: %w", err)

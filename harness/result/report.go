@@ -34,6 +34,9 @@ type RunReport struct {
 	StrictRate       float64 `json:"strict_rate"`
 	// Instances holds sweval's per-instance details.
 	Instances map[string]InstanceSummary `json:"instances"`
+	// Stopped says why the run stopped before every rollout was done
+	// (e.g. its cost budget); "" when it was not stopped.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // MarshalJSON writes every id list as [] when it is empty, never null, as

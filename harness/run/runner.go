@@ -68,6 +68,11 @@ type Options struct {
 	// over their order) and appends to the shard's own results file; the
 	// run report covers the union of every shard's results.
 	Shard result.Shard
+	// MaxRunCost, when > 0, stops starting rollouts once the recorded
+	// rollouts (this shard's and any resumed ones) cost that much; the
+	// rollouts in flight finish, the rest stay to do, and the report says
+	// why the run stopped. Unpriced rollouts count nothing.
+	MaxRunCost float64
 
 	// images are the shared layers the run's containers start from, set
 	// by Evaluate and Rollouts once they are built, for run.json.
@@ -173,7 +178,29 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	prog := NewProgress(opts.Progress, "resolved", owned, owned-len(todo), resolved)
 	var appendErr error
 	var appendMu sync.Mutex
+	spent := 0.0
+	for i, j := range jobs {
+		if r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}); ok && opts.Shard.Owns(i) && r.Cost != nil {
+			spent += *r.Cost
+		}
+	}
+	stopped := ""
+	overBudget := func() bool {
+		appendMu.Lock()
+		defer appendMu.Unlock()
+		if opts.MaxRunCost > 0 && spent >= opts.MaxRunCost {
+			if stopped == "" {
+				stopped = fmt.Sprintf("--max-run-cost %.2f reached (spent %.2f): rollouts not started were left to do; raise the budget and run the same command to go on", opts.MaxRunCost, spent)
+				log.Warn("run cost budget reached; no new rollouts start", "max_run_cost", opts.MaxRunCost, "spent", spent)
+			}
+			return true
+		}
+		return false
+	}
 	_ = forEach(ctx, opts.Workers, todo, func(ctx context.Context, w Worker, job Job) {
+		if overBudget() {
+			return
+		}
 		out := safeRollout(ctx, w, job, fn)
 		if ctx.Err() != nil {
 			log.Info("rollout interrupted; it will be redone on resume", "instance", job.Task.ID, "rollout", job.Rollout)
@@ -185,6 +212,11 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 			appendMu.Unlock()
 			log.Error("could not record rollout", "instance", job.Task.ID, "err", err)
 			return
+		}
+		if c := out.Result.Cost; c != nil {
+			appendMu.Lock()
+			spent += *c
+			appendMu.Unlock()
 		}
 		prog.AddResult(out.Result)
 		log.Debug("rollout done", "instance", job.Task.ID, "rollout", job.Rollout, "status", out.Result.Status)
@@ -208,6 +240,7 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		}
 	}
 	rep := result.Summarize(opts.RunID, want, all)
+	rep.Stopped = stopped
 	if err := result.WriteJSONAtomic(filepath.Join(opts.Dir, "report.json"), rep); err != nil {
 		appendErr = errors.Join(appendErr, err)
 	}

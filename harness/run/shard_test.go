@@ -111,3 +111,33 @@ func TestShardsRunEveryRolloutOnce(t *testing.T) {
 		t.Errorf("a shard starting over duplicated files: %v", err)
 	}
 }
+
+func TestMaxRunCostStopsStartingRollouts(t *testing.T) {
+	dir := t.TempDir()
+	var jobs []Job
+	for i := range 10 {
+		jobs = append(jobs, Job{Task: benchmarks.Task{ID: fmt.Sprintf("i-%d", i)}})
+	}
+	ran := 0
+	fn := func(context.Context, Worker, Job) Output {
+		ran++
+		cost := 1.0
+		return Output{Result: result.Result{Status: result.StatusUnresolved, Cost: &cost}}
+	}
+	rep, err := Execute(context.Background(), Options{Dir: dir, RunID: "r", MaxRunCost: 3.5}, jobs, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 rollouts spend 3.0 < 3.5, so a 4th starts; then the budget is gone.
+	if ran != 4 || rep.Stopped == "" || len(rep.IncompleteIDs) != 6 {
+		t.Fatalf("ran %d, stopped %q, incomplete %v: want 4 run and the report saying it stopped", ran, rep.Stopped, rep.IncompleteIDs)
+	}
+	// A resume counts what was spent: still over budget, nothing starts.
+	if rep, _ = Execute(context.Background(), Options{Dir: dir, RunID: "r", MaxRunCost: 3.5}, jobs, fn); ran != 4 || rep.Stopped == "" {
+		t.Fatalf("resume under the same budget ran %d", ran)
+	}
+	// A larger budget goes on with the rest, and the report no longer says stopped.
+	if rep, err = Execute(context.Background(), Options{Dir: dir, RunID: "r", MaxRunCost: 100}, jobs, fn); err != nil || ran != 10 || rep.Stopped != "" {
+		t.Fatalf("resume with budget: ran %d, stopped %q, err %v", ran, rep.Stopped, err)
+	}
+}

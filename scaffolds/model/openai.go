@@ -65,6 +65,10 @@ type Config struct {
 	// jitter (defaults 1s and 60s). A server's Retry-After wins when longer.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
+	// Pacer, when set, is the run's shared budget of calls (rate,
+	// concurrency, Retry-After for everyone); give every client of one
+	// endpoint the same Pacer.
+	Pacer *Pacer
 	// Sleep waits between attempts (default: a timer honouring ctx).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0,1) (default math/rand/v2).
@@ -170,7 +174,13 @@ func (m *OpenAI) Complete(ctx context.Context, req Request) (Response, error) {
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		state.setRetryAfter(0)
+		release, err := m.cfg.Pacer.acquire(ctx)
+		if err != nil {
+			return Response{}, err
+		}
 		resp, err := m.client.CreateChatCompletion(ctx, oreq)
+		release()
+		m.cfg.Pacer.pause(state.getRetryAfter())
 		if err == nil && len(resp.Choices) == 0 {
 			err = &malformedError{msg: "response has no choices"}
 		}
