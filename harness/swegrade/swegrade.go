@@ -1,12 +1,15 @@
 package swegrade
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	mrand "math/rand/v2"
 	"path"
@@ -129,8 +132,7 @@ func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, a
 	if !plan.pytest {
 		return finish(logRoute(out, task, app, res, &log))
 	}
-	recs, rerr := sandbox.ReadFile(ctx, tsb, outDir+"/records.jsonl")
-	junit, jerr := sandbox.ReadFile(ctx, tsb, outDir+"/junit.xml")
+	recs, rerr, junit, jerr := readRun(ctx, tsb)
 	var tro testrun.Outcome
 	testrun.Check("the test run", res, recs, rerr, junit, jerr, plan.planted, &tro)
 	out.Source = "plugin"
@@ -340,11 +342,6 @@ func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan run
 	if err := sandbox.WriteFiles(&buf, files...); err != nil {
 		return err
 	}
-	if len(files) > 0 {
-		if err := sb.CopyIn(ctx, dir, &buf); err != nil {
-			return fmt.Errorf("copy the applied files in: %w", err)
-		}
-	}
 	// Directories holding the test patch's files (and their __pycache__)
 	// stay root's 0755: nothing can appear next to the hidden tests (no
 	// conftest.py, no forged bytecode for a file collected later). The
@@ -362,6 +359,7 @@ func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan run
 	args := []string{"sh", "-c", `
 set -e
 cd "$1"
+tar -x --no-same-owner -f -
 OUT=$2; HOMEDIR=$3; n=$4; shift 4
 while [ "$n" -gt 0 ]; do rm -rf -- "$1"; shift; n=$((n - 1)); done
 find . -path ./.git -prune -o -type d -exec chmod 1777 {} +
@@ -373,7 +371,8 @@ mkdir -p -m 0777 "$OUT" "$HOMEDIR"
 `, "sh", dir, outDir, homeDir, fmt.Sprint(len(app.Removed))}
 	args = append(args, app.Removed...)
 	args = append(args, dirs...)
-	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Timeout: layoutTimeout})
+	// One exec: the files arrive as a tar on stdin, unpacked as root.
+	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Stdin: &buf, Timeout: layoutTimeout})
 	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed, exit %d)\n", len(files), len(app.Removed), r.ExitCode)
 	if err != nil {
 		return fmt.Errorf("lay out the test container: %w", err)
@@ -383,6 +382,44 @@ mkdir -p -m 0777 "$OUT" "$HOMEDIR"
 	}
 	return nil
 }
+
+// readRun reads the records and the JUnit report in one copy-out of the
+// run directory; a file that is missing or not regular is an error of its
+// own (the cross-check decides what it means).
+func readRun(ctx context.Context, sb sandbox.Sandbox) (recs []byte, recsErr error, junit []byte, junitErr error) {
+	recsErr = fmt.Errorf("%s/records.jsonl: not written", outDir)
+	junitErr = fmt.Errorf("%s/junit.xml: not written", outDir)
+	rc, err := sb.CopyOut(ctx, outDir)
+	if err != nil {
+		return nil, err, nil, err
+	}
+	defer rc.Close()
+	tr := tar.NewReader(io.LimitReader(rc, 2*maxReportBytes))
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				recsErr, junitErr = err, err
+				recs, junit = nil, nil
+			}
+			return recs, recsErr, junit, junitErr
+		}
+		if hdr.Typeflag != tar.TypeReg {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, maxReportBytes))
+		// Exact names only: the test user may have made subdirectories.
+		switch strings.TrimPrefix(path.Clean(hdr.Name), path.Base(outDir)+"/") {
+		case "records.jsonl":
+			recs, recsErr = b, err
+		case "junit.xml":
+			junit, junitErr = b, err
+		}
+	}
+}
+
+// maxReportBytes bounds each report file read back.
+const maxReportBytes = 64 << 20
 
 // integrity returns what the runner's watch recorded as changed (reporting
 // classes, runner functions, hook implementations added mid-session).
