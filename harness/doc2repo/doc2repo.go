@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -239,7 +240,7 @@ func (g *grader) run(ctx context.Context, sub Submission, hidden map[string][]by
 	if err := g.tamperScan(ctx, rep); err != nil {
 		return nil, err
 	}
-	if !g.opts.LegacyRunner && len(g.d.TestCommands) == 0 {
+	if !g.opts.LegacyRunner && (len(g.d.TestCommands) == 0 || plainPytest(g.d.TestCommands, g.d.Tests)) {
 		return g.runSeparated(ctx, hidden, rep)
 	}
 	if err := g.install(ctx, rep); err != nil {
@@ -508,6 +509,46 @@ func (g *grader) runTests(ctx context.Context, hidden map[string][]byte, rep *Re
 		}
 	}
 	return merged, nil
+}
+
+var rePytestFlag = regexp.MustCompile(`^(?:-r[a-zA-Z]+|-q|-qq|-v|-vv|-s|--tb=[a-z]+|--color=[a-z]+)$`)
+
+// plainPytest reports whether every test command only runs pytest over
+// hidden test paths with flags that change nothing but its output
+// (bundled manifests say "python3 -m pytest -rA tests"): the separated
+// runner, which runs every hidden test file, grades them the same.
+// Anything else (other flags, other programs, shell syntax, node ids)
+// keeps the task's own command on the legacy path.
+func plainPytest(cmds, tests []string) bool {
+	for _, c := range cmds {
+		words := strings.Fields(c)
+		switch {
+		case len(words) > 0 && words[0] == "pytest":
+			words = words[1:]
+		case len(words) > 2 && (words[0] == "python3" || words[0] == "python") && words[1] == "-m" && words[2] == "pytest":
+			words = words[3:]
+		default:
+			return false
+		}
+		// The paths must be the hidden test paths exactly: a subset or
+		// node ids would select fewer tests than the separated runner runs.
+		named := map[string]bool{}
+		for _, w := range words {
+			switch {
+			case rePytestFlag.MatchString(w):
+			case slices.ContainsFunc(tests, func(t string) bool { return path.Clean(t) == path.Clean(w) }):
+				named[path.Clean(w)] = true
+			default:
+				return false
+			}
+		}
+		for _, t := range tests {
+			if !named[path.Clean(t)] {
+				return false
+			}
+		}
+	}
+	return len(tests) > 0
 }
 
 func randomHex(n int) string {

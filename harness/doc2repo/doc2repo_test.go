@@ -258,3 +258,28 @@ func TestCalibrate(t *testing.T) {
 		t.Fatal("Apply did not set the declared ids")
 	}
 }
+
+// TestPlainPytest: only a bare pytest over exactly the hidden test paths,
+// with output-only flags, is graded by the separated runner.
+func TestPlainPytest(t *testing.T) {
+	tests := []string{"tests"}
+	for cmd, want := range map[string]bool{
+		"python3 -m pytest -rA tests":          true,
+		"pytest -q --tb=short tests/":          true,
+		"python -m pytest tests -v":            true,
+		"python3 -m pytest -rA tests/unit":     false, // a subset
+		"python3 -m pytest tests -x":           false, // changes what runs
+		"python3 -m pytest tests/test_a.py::t": false,
+		"python3 -m pytest -rA tests && true":  false,
+		"python3 -m pytest -rA":                false,
+		"tox -e py":                            false,
+		"python3 -m pytest -p mine tests":      false,
+	} {
+		if got := plainPytest([]string{cmd}, tests); got != want {
+			t.Errorf("%q: plain %v, want %v", cmd, got, want)
+		}
+	}
+	if plainPytest([]string{"python3 -m pytest tests"}, nil) {
+		t.Error("no hidden test paths: not plain")
+	}
+}
