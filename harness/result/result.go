@@ -22,6 +22,15 @@ const (
 	ResolvedNo      Resolution = "RESOLVED_NO"
 )
 
+// Sandbox events (Result.SandboxEvent).
+const (
+	// SandboxKilled: the agent stopped its sandbox (e.g. kill -9 -1).
+	SandboxKilled = "agent_killed_sandbox"
+	// SandboxPidsExhausted: the sandbox ran but could not start a process
+	// (a fork bomb left at the pids limit).
+	SandboxPidsExhausted = "pids_exhausted"
+)
+
 // Result is one finished rollout; one line of results.jsonl.
 type Result struct {
 	RunID      string `json:"run_id"`
@@ -56,6 +65,10 @@ type Result struct {
 	TestExitCode  *int     `json:"test_exit_code,omitempty"`
 	Error         string   `json:"error,omitempty"`
 	AgentExit     string   `json:"agent_exit_status,omitempty"` // submitted, step_limit, context_exceeded, ...
+	// SandboxEvent says what the agent did to its sandbox when the harness
+	// had to revive it to capture the work: SandboxKilled or
+	// SandboxPidsExhausted ("" when the sandbox was healthy).
+	SandboxEvent string `json:"sandbox_event,omitempty"`
 	AuditFlags    []string `json:"audit_flags,omitempty"`
 	GuardRefusals int      `json:"guard_refusals,omitempty"`
 

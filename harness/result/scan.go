@@ -243,6 +243,8 @@ func (d *decoder) member(key []byte, r *Result, skipTests, skipFeatures bool) er
 		r.Image, err = d.str(noIntern)
 	case "image_digest":
 		r.ImageDigest, err = d.str(noIntern)
+	case "sandbox_event":
+		r.SandboxEvent, err = d.str(noIntern)
 	case "patch_apply_method":
 		r.PatchApplied, err = d.str(slotPatch)
 	case "patch_is_empty":

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +40,9 @@ type AgentRun struct {
 	// Err is a failure of the environment (the sandbox died), not of the
 	// model; the rollout is still graded on what is in the repository.
 	Err error
+	// SandboxEvent is set by the harness, not the agent: what the agent did
+	// to its sandbox when it had to be revived (result.SandboxKilled, …).
+	SandboxEvent string
 }
 
 // Preparer readies a sandbox before the agent starts (the leakage purge).
@@ -157,6 +162,7 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 		files[name] = data
 	}
 	r.AuditFlags = run.AuditFlags
+	r.SandboxEvent = run.SandboxEvent
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -202,6 +208,7 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 	// left in the repository is its submission.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
+	run.SandboxEvent = rescue(cctx, sb, opts.Logger, task.ID)
 	if hooks.Capture != nil {
 		sub, err := hooks.Capture.Capture(cctx, sb, task, base)
 		if err != nil {
@@ -214,6 +221,42 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 		return Submission{}, run, fmt.Errorf("extract patch: %w", err)
 	}
 	return Submission{Patch: patch}, run, nil
+}
+
+// leftoverMax is how many processes may remain in a sandbox after the
+// agent's shell closed before the harness treats them as a storm (a fork
+// bomb) to stop before capturing: an honest agent leaves a server or two.
+const leftoverMax = 32
+
+// rescue makes a sandbox the agent broke usable for capturing its work:
+// when the sandbox no longer runs (its processes were killed, init
+// included), cannot start a process, or still holds a storm of processes
+// (a fork bomb), every process left in it is killed and its init
+// restarted, with the filesystem kept. It returns what happened
+// (result.SandboxKilled, result.SandboxPidsExhausted) or "" for a healthy
+// sandbox.
+func rescue(ctx context.Context, sb sandbox.Sandbox, log *slog.Logger, instance string) string {
+	res, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: []string{"sh", "-c", "ls /proc | grep -c '^[0-9]'"}, Timeout: 30 * time.Second})
+	if err == nil && res.ExitCode == 0 {
+		if n, perr := strconv.Atoi(strings.TrimSpace(string(res.Output))); perr == nil && n <= leftoverMax {
+			return ""
+		}
+	}
+	rv, ok := sb.(sandbox.Reviver)
+	if !ok {
+		return ""
+	}
+	running, rerr := rv.Revive(ctx)
+	event := result.SandboxKilled
+	if running {
+		event = result.SandboxPidsExhausted
+	}
+	if rerr != nil {
+		log.Warn("could not revive the sandbox the agent broke; its work may be lost", "instance", instance, "event", event, "err", rerr)
+	} else {
+		log.Info("revived the sandbox the agent broke, to capture its work", "instance", instance, "event", event)
+	}
+	return event
 }
 
 func headCommit(ctx context.Context, sb sandbox.Sandbox, dir string) (string, error) {

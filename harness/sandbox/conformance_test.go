@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,6 +133,39 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			if !strings.Contains(string(res.Output), want) {
 				t.Errorf("lockdown lacks %q:\n%s", want, res.Output)
 			}
+		}
+	}},
+	{name: "ReviveKeepsTheWork", body: func(t *testing.T, mk mkSandbox) {
+		// What an agent can do to its own sandbox; after Revive every
+		// process it left is gone and the files it wrote are still there.
+		for _, attack := range []struct{ name, script string }{
+			{"kill -9 -1", `kill -9 -1`},
+			{"kill pid 1", `kill -9 1; kill -TERM 1; sleep 1`},
+			{"fork bomb left running", `setsid bash -c 'bomb() { bomb | bomb & }; bomb' >/dev/null 2>&1 < /dev/null & sleep 3`},
+		} {
+			t.Run(attack.name, func(t *testing.T) {
+				sb := mk(t, sandbox.Spec{PidsLimit: 64})
+				mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`mkdir -p /srv/work && echo kept > /srv/work/patch.txt`)})
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				_, _ = sb.Exec(ctx, sandbox.ExecRequest{Cmd: bash(attack.script), Timeout: 15 * time.Second})
+				rv, ok := sb.(sandbox.Reviver)
+				if !ok {
+					t.Fatalf("%T is not a sandbox.Reviver", sb)
+				}
+				if _, err := rv.Revive(ctx); err != nil {
+					t.Fatalf("Revive: %v", err)
+				}
+				res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`cat /srv/work/patch.txt; ls /proc | grep -c '^[0-9]'`), Timeout: 30 * time.Second})
+				f := strings.Fields(string(res.Output))
+				if len(f) != 2 || f[0] != "kept" {
+					t.Fatalf("after Revive: %q, want the file kept", res.Output)
+				}
+				// init, the exec's bash and ls (and grep): nothing the attack left.
+				if n, _ := strconv.Atoi(f[1]); n > 6 {
+					t.Errorf("%d processes after Revive: the attack's are still running", n)
+				}
+			})
 		}
 	}},
 	{name: "ForkBombStoppedByPids", body: func(t *testing.T, mk mkSandbox) {
