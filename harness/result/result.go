@@ -60,15 +60,15 @@ type Result struct {
 	Image       string `json:"image,omitempty"`
 	ImageDigest string `json:"image_digest,omitempty"`
 
-	PatchApplied  string   `json:"patch_apply_method,omitempty"`
-	PatchIsEmpty  bool     `json:"patch_is_empty,omitempty"`
-	TestExitCode  *int     `json:"test_exit_code,omitempty"`
-	Error         string   `json:"error,omitempty"`
-	AgentExit     string   `json:"agent_exit_status,omitempty"` // submitted, step_limit, context_exceeded, ...
+	PatchApplied string `json:"patch_apply_method,omitempty"`
+	PatchIsEmpty bool   `json:"patch_is_empty,omitempty"`
+	TestExitCode *int   `json:"test_exit_code,omitempty"`
+	Error        string `json:"error,omitempty"`
+	AgentExit    string `json:"agent_exit_status,omitempty"` // submitted, step_limit, context_exceeded, ...
 	// SandboxEvent says what the agent did to its sandbox when the harness
 	// had to revive it to capture the work: SandboxKilled or
 	// SandboxPidsExhausted ("" when the sandbox was healthy).
-	SandboxEvent string `json:"sandbox_event,omitempty"`
+	SandboxEvent  string   `json:"sandbox_event,omitempty"`
 	AuditFlags    []string `json:"audit_flags,omitempty"`
 	GuardRefusals int      `json:"guard_refusals,omitempty"`
 
