@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,6 +117,9 @@ func printRunReport(w io.Writer, rep result.RunReport) {
 	_ = t.Render()
 	if rep.Stopped != "" {
 		fmt.Fprintf(w, "stopped: %s\n", rep.Stopped)
+	}
+	for _, id := range slices.Sorted(maps.Keys(rep.InfraErrors)) {
+		fmt.Fprintf(w, "not recorded (infrastructure; the same command redoes it): %s: %s\n", id, truncate(rep.InfraErrors[id], 160))
 	}
 }
 

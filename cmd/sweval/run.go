@@ -38,6 +38,7 @@ func runCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-retries", Value: 6, Usage: "retries on 429, 5xx and timeouts"},
 			&cli.IntFlag{Name: "max-requests-per-minute", Usage: "model calls started per minute across all workers (0: no limit)"},
 			&cli.IntFlag{Name: "max-concurrent-requests", Usage: "model calls in flight at once across all workers (0: no limit); a server's Retry-After pauses every worker"},
+			&cli.IntFlag{Name: "retry-infra", Usage: "re-run a rollout whose model endpoint failed (after --max-retries) or whose sandbox could not start, up to K times; what still fails is left for the next run, every attempt kept under <rollout>/attempts/"},
 			&cli.Float64Flag{Name: "max-run-cost", Usage: "stop starting rollouts once the run's rollouts cost this much (0: no limit); the report says so and the same command with a larger budget goes on"},
 			&cli.Float64Flag{Name: "price-in", Value: -1, Usage: "price per million input tokens (default: unknown)"},
 			&cli.Float64Flag{Name: "price-out", Value: -1, Usage: "price per million output tokens"},
@@ -118,7 +119,7 @@ func runCommand() *cli.Command {
 			rep, err := run.Rollouts(c.Context, run.RolloutOptions{
 				Options: run.Options{
 					Dir: dir, RunID: id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c),
-					Config: resolveConfig(c), Shard: shard, MaxRunCost: c.Float64("max-run-cost"),
+					Config: resolveConfig(c), Shard: shard, MaxRunCost: c.Float64("max-run-cost"), RetryInfra: c.Int("retry-infra"),
 				},
 				Environment: env,
 				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},

@@ -37,6 +37,10 @@ type RunReport struct {
 	// Stopped says why the run stopped before every rollout was done
 	// (e.g. its cost budget); "" when it was not stopped.
 	Stopped string `json:"stopped,omitempty"`
+	// InfraErrors are the instances with a rollout that ended in an
+	// infrastructure failure (model endpoint, daemon) and was left to do,
+	// with the error of its last attempt.
+	InfraErrors map[string]string `json:"infra_errors,omitempty"`
 }
 
 // MarshalJSON writes every id list as [] when it is empty, never null, as

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -145,7 +146,9 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	}
 	sb, err := p.create(ctx, opts.RunID, w, task, image)
 	if err != nil {
-		return fail("%v", err)
+		out := fail("start the sandbox: %v", err)
+		out.Infra = out.Result.Error
+		return out
 	}
 	sub, run, err := agentPhase(ctx, sb, opts, hooks, task, job.Rollout, agent)
 	closeSandbox(sb, p.Logger)
@@ -163,6 +166,13 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	}
 	r.AuditFlags = run.AuditFlags
 	r.SandboxEvent = run.SandboxEvent
+	if tr := run.Trajectory; tr != nil && tr.ExitStatus == trajectory.ExitModelError {
+		// The endpoint failed after the client's retries: not the model's
+		// doing and not worth grading; the rollout is redone.
+		out := fail("model endpoint: %s", cmp.Or(tr.ModelError, "failed after retries"))
+		out.Infra = out.Result.Error
+		return out
+	}
 	if err != nil {
 		return fail("%v", err)
 	}

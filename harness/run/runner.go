@@ -3,14 +3,17 @@ package run
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +42,11 @@ type Worker struct {
 type Output struct {
 	Result result.Result
 	Files  map[string][]byte
+	// Infra, when set, says the rollout failed for a reason outside the
+	// model and the task (the model endpoint down, the daemon refusing a
+	// sandbox): it is not recorded, its files are kept as an attempt, and
+	// the run redoes it (Options.RetryInfra times now, or on the next run).
+	Infra string
 }
 
 // RolloutFunc performs one rollout. It reports failures inside
@@ -73,6 +81,10 @@ type Options struct {
 	// rollouts in flight finish, the rest stay to do, and the report says
 	// why the run stopped. Unpriced rollouts count nothing.
 	MaxRunCost float64
+	// RetryInfra re-runs a rollout that ended in an infrastructure failure
+	// (Output.Infra) up to this many times before leaving it to the next
+	// run; every attempt is kept under <rollout>/attempts/.
+	RetryInfra int
 
 	// images are the shared layers the run's containers start from, set
 	// by Evaluate and Rollouts once they are built, for run.json.
@@ -185,6 +197,7 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		}
 	}
 	stopped := ""
+	infra := map[string]string{} // instance → the infrastructure error of its last attempt
 	overBudget := func() bool {
 		appendMu.Lock()
 		defer appendMu.Unlock()
@@ -202,6 +215,18 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 			return
 		}
 		out := safeRollout(ctx, w, job, fn)
+		for attempt := 0; out.Infra != "" && ctx.Err() == nil; attempt++ {
+			keepAttempt(opts, job, out, log)
+			if attempt >= opts.RetryInfra {
+				appendMu.Lock()
+				infra[job.Task.ID] = out.Infra
+				appendMu.Unlock()
+				log.Warn("rollout ended in an infrastructure failure; it is not recorded and will be redone", "instance", job.Task.ID, "rollout", job.Rollout, "err", out.Infra)
+				return
+			}
+			log.Info("retrying a rollout after an infrastructure failure", "instance", job.Task.ID, "rollout", job.Rollout, "attempt", attempt+2, "err", out.Infra)
+			out = safeRollout(ctx, w, job, fn)
+		}
 		if ctx.Err() != nil {
 			log.Info("rollout interrupted; it will be redone on resume", "instance", job.Task.ID, "rollout", job.Rollout)
 			return
@@ -241,6 +266,9 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	}
 	rep := result.Summarize(opts.RunID, want, all)
 	rep.Stopped = stopped
+	if len(infra) > 0 {
+		rep.InfraErrors = infra
+	}
 	if err := result.WriteJSONAtomic(filepath.Join(opts.Dir, "report.json"), rep); err != nil {
 		appendErr = errors.Join(appendErr, err)
 	}
@@ -263,6 +291,11 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	recordShard(opts, status, log)
 	if ctx.Err() != nil {
 		return rep, fmt.Errorf("run %s interrupted (run the same command again to resume): %w", opts.RunID, ctx.Err())
+	}
+	if len(infra) > 0 {
+		ids := slices.Sorted(maps.Keys(infra))
+		appendErr = errors.Join(appendErr, fmt.Errorf("%d rollout(s) ended in an infrastructure failure and were not recorded (%s: %s): fix the cause and run the same command again to redo exactly those",
+			len(infra), ids[0], infra[ids[0]]))
 	}
 	return rep, appendErr
 }
@@ -303,6 +336,29 @@ func recordShard(opts Options, st ShardStatus, log *slog.Logger) {
 	}
 	if err := result.WriteJSONAtomic(ShardStatusPath(opts.Dir, opts.Shard), st); err != nil {
 		log.Warn("could not record the shard's status", "shard", st.Shard, "err", err)
+	}
+}
+
+// keepAttempt writes an unrecorded attempt's files and result under
+// <rollout>/attempts/<n>/, so no attempt is lost.
+func keepAttempt(opts Options, job Job, out Output, log *slog.Logger) {
+	base := filepath.Join(RolloutDir(opts.Dir, job.Task.ID, job.Rollout), "attempts")
+	n := 1
+	if entries, err := os.ReadDir(base); err == nil {
+		n = len(entries) + 1
+	}
+	dir := filepath.Join(base, strconv.Itoa(n))
+	out.Result.RunID = opts.RunID
+	files := map[string][]byte{}
+	maps.Copy(files, out.Files)
+	if data, err := json.MarshalIndent(out.Result, "", " "); err == nil {
+		files["result.json"] = data
+	}
+	for name, data := range files {
+		if err := result.WriteFileAtomic(filepath.Join(dir, name), data); err != nil {
+			log.Warn("could not keep an attempt's files", "dir", dir, "err", err)
+			return
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -139,5 +140,38 @@ func TestMaxRunCostStopsStartingRollouts(t *testing.T) {
 	// A larger budget goes on with the rest, and the report no longer says stopped.
 	if rep, err = Execute(context.Background(), Options{Dir: dir, RunID: "r", MaxRunCost: 100}, jobs, fn); err != nil || ran != 10 || rep.Stopped != "" {
 		t.Fatalf("resume with budget: ran %d, stopped %q, err %v", ran, rep.Stopped, err)
+	}
+}
+
+func TestInfraFailuresAreRedoneNotRecorded(t *testing.T) {
+	dir := t.TempDir()
+	jobs := []Job{{Task: benchmarks.Task{ID: "ok"}}, {Task: benchmarks.Task{ID: "flaky-endpoint"}}}
+	calls := map[string]int{}
+	down := true
+	fn := func(_ context.Context, _ Worker, j Job) Output {
+		calls[j.Task.ID]++
+		if j.Task.ID == "flaky-endpoint" && down {
+			return Output{Result: result.Result{Status: result.StatusError, Error: "model endpoint: connection refused"}, Infra: "model endpoint: connection refused",
+				Files: map[string][]byte{"trajectory.json": []byte("{}")}}
+		}
+		return Output{Result: result.Result{Status: result.StatusResolved, Resolved: true}}
+	}
+	rep, err := Execute(context.Background(), Options{Dir: dir, RunID: "r", RetryInfra: 1}, jobs, fn)
+	if err == nil || !strings.Contains(err.Error(), "infrastructure failure") || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("Execute with a dead endpoint: err %v, want it to say which rollouts failed and why", err)
+	}
+	if calls["flaky-endpoint"] != 2 || rep.InfraErrors["flaky-endpoint"] == "" || len(rep.IncompleteIDs) != 1 {
+		t.Fatalf("calls %v, report infra %v incomplete %v: want 1 retry, then left to do", calls, rep.InfraErrors, rep.IncompleteIDs)
+	}
+	for n := 1; n <= 2; n++ {
+		if _, err := os.Stat(filepath.Join(RolloutDir(dir, "flaky-endpoint", 0), "attempts", fmt.Sprint(n), "result.json")); err != nil {
+			t.Errorf("attempt %d not kept: %v", n, err)
+		}
+	}
+	// The endpoint is back: the same run redoes exactly that rollout.
+	down = false
+	rep, err = Execute(context.Background(), Options{Dir: dir, RunID: "r"}, jobs, fn)
+	if err != nil || calls["ok"] != 1 || calls["flaky-endpoint"] != 3 || rep.ResolvedInstances != 2 || rep.InfraErrors != nil {
+		t.Fatalf("resume: err %v, calls %v, resolved %d, infra %v", err, calls, rep.ResolvedInstances, rep.InfraErrors)
 	}
 }

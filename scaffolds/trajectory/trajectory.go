@@ -37,6 +37,11 @@ type FunctionDef struct {
 	Parameters  json.RawMessage `json:"parameters,omitempty"`
 }
 
+// ExitModelError is the exit status of a rollout whose model endpoint
+// failed after the client's retries (scaffolds/agent/loop ends with it;
+// harness/run treats it as an infrastructure failure).
+const ExitModelError = "model_error"
+
 // Trajectory is one rollout of one instance.
 type Trajectory struct {
 	InstanceID string `json:"instance_id"`
@@ -50,6 +55,10 @@ type Trajectory struct {
 	// cost_limit, time_limit, context_exceeded, format_errors, timeouts,
 	// stuck, model_error.
 	ExitStatus string `json:"exit_status"`
+	// ModelError is the last error of the model endpoint when ExitStatus is
+	// model_error (after the client's retries): an infrastructure failure,
+	// not the model's.
+	ModelError string `json:"model_error,omitempty"`
 	// Final is the full conversation at the end (last request + reply).
 	Final []Message `json:"final_messages,omitempty"`
 	// Patch is the diff the harness extracted.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sweval/sweval/scaffolds/tools"
+	"github.com/sweval/sweval/scaffolds/trajectory"
 )
 
 // Exit statuses, recorded as Trajectory.ExitStatus.
@@ -18,7 +19,7 @@ const (
 	ExitFormatErrors    = "format_errors"
 	ExitTimeouts        = "timeouts"
 	ExitStuck           = "stuck"
-	ExitModelError      = "model_error"
+	ExitModelError      = trajectory.ExitModelError
 	// ExitEnvError: the shell itself broke (the sandbox died); Run also
 	// returns the error.
 	ExitEnvError = "env_error"

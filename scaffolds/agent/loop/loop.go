@@ -147,6 +147,7 @@ func Run(ctx context.Context, m model.Model, env Env, task benchmarks.Task, roll
 			default:
 				log.Warn("model call failed after retries", "err", err)
 				traj.Final = sent
+				traj.ModelError = err.Error()
 				return finish(ExitModelError, nil)
 			}
 		}
