@@ -272,6 +272,30 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("output after EOF: %v", err)
 		}
 	}},
+	// A started process that exits on its own (a tar stream of the whole
+	// container, as purge.BaseHashes reads one) ends its Output, with
+	// stdin never closed.
+	{name: "StartedProcessOutputEndsAtExit", body: func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		p, err := sb.Start(context.Background(), sandbox.ExecRequest{Cmd: []string{"bash", "-c", "echo out; echo err >&2"}})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		defer p.Close()
+		done := make(chan string, 1)
+		go func() {
+			data, _ := io.ReadAll(p.Output())
+			done <- string(data)
+		}()
+		select {
+		case got := <-done:
+			if !strings.Contains(got, "out\n") || !strings.Contains(got, "err\n") {
+				t.Errorf("output %q, want out and err", got)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("Output did not end within 30s of the process exiting")
+		}
+	}},
 	{name: "CopyBinaryAndSymlink", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		data := make([]byte, 3<<20)
