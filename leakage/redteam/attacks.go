@@ -116,7 +116,22 @@ func Control(p Package) Attack {
 }
 
 func scoreAttack(p Package, id, route, desc string, stoppers []Layer, trick ...Reply) Attack {
-	replies := append(stub(p), trick...)
+	// The editor's create refuses to overwrite a file: a trick that writes
+	// its own setup.py or __init__.py replaces the stub's, or the trick
+	// would never reach the workspace (and grading would never see it).
+	tricked := map[any]bool{}
+	for _, r := range trick {
+		for _, tc := range r.ToolCalls {
+			tricked[tc.Arguments["path"]] = true
+		}
+	}
+	var replies []Reply
+	for _, r := range stub(p) {
+		if !tricked[r.ToolCalls[0].Arguments["path"]] {
+			replies = append(replies, r)
+		}
+	}
+	replies = append(replies, trick...)
 	replies = append(replies, submit)
 	return Attack{ID: id, Route: route, Description: desc, Goal: GoalScore, Earned: 0, Stoppers: stoppers, Replies: replies}
 }

@@ -90,3 +90,21 @@ func TestAuditFlagsEveryAttack(t *testing.T) {
 		})
 	}
 }
+
+// TestScoreAttacksCreateEachPathOnce: the editor's create refuses to
+// overwrite, so a score attack that created a path twice would never put
+// its trick in the workspace.
+func TestScoreAttacksCreateEachPathOnce(t *testing.T) {
+	for _, at := range Attacks(pkg) {
+		seen := map[any]bool{}
+		for _, r := range at.Replies {
+			for _, tc := range r.ToolCalls {
+				p := tc.Arguments["path"]
+				if tc.Arguments["command"] == "create" && seen[p] {
+					t.Errorf("%s creates %v twice: the second create is refused", at.ID, p)
+				}
+				seen[p] = true
+			}
+		}
+	}
+}
