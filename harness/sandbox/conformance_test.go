@@ -296,6 +296,27 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Fatal("Output did not end within 30s of the process exiting")
 		}
 	}},
+	// A reader that stops before the process's output ends (a tar reader
+	// stops at the end-of-archive blocks, before tar's padding) can still
+	// Close the process: Close never waits for output nobody reads.
+	{name: "CloseWithUnreadOutput", body: func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{})
+		p, err := sb.Start(context.Background(), sandbox.ExecRequest{Cmd: []string{"bash", "-c", "head -c 4000000 /dev/zero"}})
+		if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		if _, err := io.ReadFull(p.Output(), make([]byte, 10)); err != nil {
+			t.Fatalf("read output: %v", err)
+		}
+		time.Sleep(time.Second) // the process has written all it can and waits
+		done := make(chan struct{})
+		go func() { p.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close blocked on output nobody reads")
+		}
+	}},
 	{name: "CopyBinaryAndSymlink", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		data := make([]byte, 3<<20)

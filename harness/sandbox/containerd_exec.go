@@ -302,8 +302,11 @@ func (p *ctrProcess) Close() error {
 		case <-p.ex.exit:
 		case <-time.After(2 * time.Second):
 		}
-		_, _ = p.ex.proc.Delete(ctx)
+		// Before Delete, which waits for cio's output copier: a reader
+		// that stopped early (a tar reader at the end-of-archive blocks)
+		// leaves the copier blocked writing into outW until outR closes.
 		p.outR.CloseWithError(ErrProcessClosed)
+		_, _ = p.ex.proc.Delete(ctx)
 	})
 	return nil
 }
