@@ -31,6 +31,7 @@ func datasetFlags() []cli.Flag {
 		&cli.StringFlag{Name: "filter", Usage: "only instance ids matching this regular expression"},
 		&cli.StringFlag{Name: "slice", Usage: "python-style slice A:B of the (filtered) tasks"},
 		&cli.BoolFlag{Name: "strict", Usage: "stop at the first malformed record instead of skipping it"},
+		&cli.StringFlag{Name: "exclude", Usage: "leave out the instances of this exclusion file (JSONL of {instance_id, reason}, e.g. from sweval validate --repeat N --exclusions FILE)"},
 	}
 }
 
@@ -61,6 +62,15 @@ func loadTasks(c *cli.Context) ([]benchmarks.Task, error) {
 	tasks, err = benchmarks.Select(tasks, ids, filter, c.String("slice"))
 	if err != nil {
 		return nil, err
+	}
+	if path := c.String("exclude"); path != "" {
+		excluded, err := benchmarks.LoadExclusions(path)
+		if err != nil {
+			return nil, err
+		}
+		before := len(tasks)
+		tasks = benchmarks.Exclude(tasks, excluded)
+		logger(c).Info("instances excluded", "file", path, "excluded", before-len(tasks), "scored", len(tasks))
 	}
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("%s: no tasks selected (check --instance-ids, --filter, --slice)", path)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/reports/board"
 	"github.com/sweval/sweval/reports/curate"
@@ -24,6 +25,14 @@ func outputFile(c *cli.Context, name string) (io.Writer, func() error) {
 	}
 	var buf bytes.Buffer
 	return &buf, func() error { return result.WriteFileAtomic(path, buf.Bytes()) }
+}
+
+// exclusionsOf reads --exclude (nil without it).
+func exclusionsOf(c *cli.Context) (map[string]string, error) {
+	if path := c.String("exclude"); path != "" {
+		return benchmarks.LoadExclusions(path)
+	}
+	return nil, nil
 }
 
 func requireRuns(c *cli.Context) ([]string, error) {
@@ -45,13 +54,18 @@ func boardCommand() *cli.Command {
 			&cli.IntFlag{Name: "resamples", Value: 1000, Usage: "bootstrap resamples (of instances)"},
 			&cli.Float64Flag{Name: "confidence", Value: 0.95, Usage: "confidence level of the intervals"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write to this file instead of stdout"},
+			&cli.StringFlag{Name: "exclude", Usage: "leave out the instances of this exclusion file (sweval validate --exclusions)"},
 		},
 		Action: func(c *cli.Context) error {
 			paths, err := requireRuns(c)
 			if err != nil {
 				return err
 			}
-			b, err := board.Load(c.Context, board.Options{K: c.Int("k"), Seed: c.Uint64("seed"), Resamples: c.Int("resamples"), Confidence: c.Float64("confidence")}, paths...)
+			excluded, err := exclusionsOf(c)
+			if err != nil {
+				return err
+			}
+			b, err := board.Load(c.Context, board.Options{K: c.Int("k"), Seed: c.Uint64("seed"), Resamples: c.Int("resamples"), Confidence: c.Float64("confidence"), Exclude: excluded}, paths...)
 			if err != nil {
 				return err
 			}
@@ -117,6 +131,7 @@ func curateCommand() *cli.Command {
 		Usage:     "filter rollouts into SFT data: OpenSWE band, difficulty thresholds or a min score; drop banned commands and audit flags; mask format errors; export {messages, tools} JSONL (e.g. sweval curate runs/r --band 1..2/4 --drop-cmd 'git pull' -o sft.jsonl)",
 		ArgsUsage: "RUN_DIR...",
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "exclude", Usage: "leave out the instances of this exclusion file (sweval validate --exclusions)"},
 			&cli.StringFlag{Name: "band", Usage: "keep instances solved k..m times of n, e.g. 1..2/4 (OpenSWE)"},
 			&cli.StringFlag{Name: "thresholds", Usage: "keep rollouts scoring ≥ the instance's τ from `sweval difficulty fit` (JSON or CSV)"},
 			&cli.Float64Flag{Name: "min-score", Value: -1, Usage: "keep rollouts scoring at least this"},
@@ -133,7 +148,11 @@ func curateCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			opts := curate.Options{Runs: paths, DropCmds: c.StringSlice("drop-cmd"), KeepFlagged: c.Bool("keep-flagged"),
+			excluded, err := exclusionsOf(c)
+			if err != nil {
+				return err
+			}
+			opts := curate.Options{Runs: paths, Exclude: excluded, DropCmds: c.StringSlice("drop-cmd"), KeepFlagged: c.Bool("keep-flagged"),
 				Mask: curate.MaskMode(c.String("mask")), CollapseTools: c.Bool("collapse-tools"), Meta: c.Bool("meta"), Logger: logger(c)}
 			if s := c.String("band"); s != "" {
 				band, err := curate.ParseBand(s)

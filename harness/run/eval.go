@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -351,17 +353,28 @@ type Validity struct {
 	Valid      bool
 	// Reason says which condition failed, or the infrastructure error.
 	Reason string
-	// Before is the grading with the test patch only; After with gold.
+	// Before is the grading with the test patch only; After with gold
+	// (of the first run that was not valid, else of the last run).
 	Before, After grade.Outcome
+	// Runs is how often both conditions ran (ValidateOptions.Repeat) and
+	// ValidRuns how many of those were valid.
+	Runs, ValidRuns int
+	// Flaky is set when the runs disagree: valid in some and not others,
+	// or a test's outcome changing between runs of the same condition
+	// (FlakyTests, as "before:<id>" / "after:<id>").
+	Flaky      bool
+	FlakyTests []string
 }
 
-// ValidateOptions configure Validate.
+// ValidateOptions configure Validate. Repeat runs both conditions that
+// many times per task (default 1) to find flaky instances and tests.
 // Options.Dir and Options.Config are unused: validation writes no run
 // directory.
 type ValidateOptions struct {
 	Options
 	Environment Environment
 	Grade       grade.Options
+	Repeat      int
 }
 
 // Validate checks every task's environment: with the test patch alone the
@@ -374,17 +387,20 @@ func Validate(ctx context.Context, opts ValidateOptions, tasks []benchmarks.Task
 	if err != nil {
 		return nil, err
 	}
-	jobs := make([]Job, len(tasks))
-	for i, t := range tasks {
-		jobs[i] = Job{Task: t}
+	repeat := max(1, opts.Repeat)
+	jobs := make([]Job, 0, len(tasks)*repeat)
+	for _, t := range tasks {
+		for k := range repeat {
+			jobs = append(jobs, Job{Task: t, Rollout: k}) // Rollout: the repeat
+		}
 	}
 	var mu sync.Mutex
-	byID := make(map[string]Validity, len(tasks))
+	runs := make(map[string][]Validity, len(tasks))
 	prog := NewProgress(opts.Progress, "valid", len(jobs), 0, 0)
 	err = forEach(ctx, opts.Workers, jobs, func(ctx context.Context, w Worker, job Job) {
 		v := validateOne(ctx, p, opts, w, job.Task)
 		mu.Lock()
-		byID[job.Task.ID] = v
+		runs[job.Task.ID] = append(runs[job.Task.ID], v)
 		mu.Unlock()
 		prog.Add(v.Valid)
 	})
@@ -392,9 +408,54 @@ func Validate(ctx context.Context, opts ValidateOptions, tasks []benchmarks.Task
 	// In the tasks' order; a task not reached (interrupted) stays zero.
 	out := make([]Validity, len(tasks))
 	for i, t := range tasks {
-		out[i] = byID[t.ID]
+		if vs := runs[t.ID]; len(vs) > 0 {
+			out[i] = combineRuns(vs)
+		}
 	}
 	return out, err
+}
+
+// combineRuns folds the repeated validations of one task into one: valid
+// only when every run was, flaky when the runs or a test's outcomes
+// disagree.
+func combineRuns(vs []Validity) Validity {
+	out := vs[len(vs)-1]
+	for _, v := range vs {
+		if !v.Valid {
+			out = v
+			break
+		}
+	}
+	out.Runs = len(vs)
+	for _, v := range vs {
+		if v.Valid {
+			out.ValidRuns++
+		}
+	}
+	seen := map[string]grade.TestStatus{}
+	changed := map[string]bool{}
+	for _, v := range vs {
+		for cond, o := range map[string]grade.Outcome{"before": v.Before, "after": v.After} {
+			for id, st := range o.Tests {
+				k := cond + ":" + id
+				if prev, ok := seen[k]; ok && prev != st {
+					changed[k] = true
+				}
+				seen[k] = st
+			}
+		}
+	}
+	out.FlakyTests = slices.Sorted(maps.Keys(changed))
+	out.Flaky = (out.ValidRuns > 0 && out.ValidRuns < out.Runs) || len(out.FlakyTests) > 0
+	out.Valid = out.ValidRuns == out.Runs
+	if out.Flaky {
+		out.Reason = fmt.Sprintf("flaky: valid in %d of %d runs", out.ValidRuns, out.Runs)
+		if len(out.FlakyTests) > 0 {
+			out.Reason += fmt.Sprintf("; tests whose outcome changed: %v", out.FlakyTests)
+		}
+		out.Valid = false
+	}
+	return out
 }
 
 func validateOne(ctx context.Context, p *prepared, opts ValidateOptions, w Worker, task benchmarks.Task) Validity {

@@ -3,8 +3,10 @@ package board
 import (
 	"context"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/sweval/sweval/harness/result"
@@ -24,6 +26,9 @@ type Options struct {
 	Resamples int
 	// Confidence is the interval level (default 0.95).
 	Confidence float64
+	// Exclude leaves these instances out of every row (instance id →
+	// reason, from an exclusion file); Board.Excluded lists those seen.
+	Exclude map[string]string `json:"-"`
 }
 
 func (o Options) withDefaults() Options {
@@ -96,6 +101,9 @@ type Board struct {
 	// Difficulty is a fit over the pooled instances when they carry
 	// features (used by the HTML plots); nil otherwise.
 	Difficulty *difficulty.Fit `json:"difficulty,omitempty"`
+	// Excluded are the instances of the runs left out by Options.Exclude,
+	// so a published board can say "N of M scored, K excluded".
+	Excluded []string `json:"excluded,omitempty"`
 }
 
 type groupKey struct{ model, scaffold, benchmark string }
@@ -178,7 +186,12 @@ func (a *Aggregator) Add(r *result.Result) {
 // files) into a board.
 func Load(ctx context.Context, opts Options, paths ...string) (*Board, error) {
 	a := NewAggregator()
+	excluded := map[string]bool{}
 	st, err := runs.Each(ctx, paths, runs.Options{SkipTestsStatus: true}, func(_ string, r *result.Result) error {
+		if _, ok := opts.Exclude[r.InstanceID]; ok {
+			excluded[r.InstanceID] = true
+			return nil
+		}
 		a.Add(r)
 		return nil
 	})
@@ -187,6 +200,7 @@ func Load(ctx context.Context, opts Options, paths ...string) (*Board, error) {
 	}
 	b := a.Board(opts)
 	b.Stats = st
+	b.Excluded = slices.Sorted(maps.Keys(excluded))
 	return b, nil
 }
 

@@ -226,3 +226,22 @@ func firstN(s string, n int) string {
 	}
 	return s
 }
+
+func TestLoadExcludesInstances(t *testing.T) {
+	b, err := Load(context.Background(), Options{K: 2, Seed: 5, Exclude: map[string]string{"i2": "flaky: valid in 3 of 5 runs", "absent": "x"}}, fixtureRun(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := b.Rows[0]
+	// Only i1 is left of model A: 3 of its 4 rollouts resolve.
+	if a.Instances != 1 || a.Rollouts != 4 || math.Abs(a.Resolved.Value-0.75) > 1e-9 {
+		t.Errorf("A after excluding i2: %d instances, %d rollouts, resolved %v", a.Instances, a.Rollouts, a.Resolved.Value)
+	}
+	if len(b.Excluded) != 1 || b.Excluded[0] != "i2" {
+		t.Errorf("Excluded = %v, want the one instance seen", b.Excluded)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, b, "md"); err != nil || !strings.Contains(buf.String(), "1 instance(s) excluded (--exclude): i2") {
+		t.Errorf("markdown board does not say what was excluded: %v\n%s", err, buf.String())
+	}
+}

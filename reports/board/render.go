@@ -26,9 +26,15 @@ var Formats = []string{"table", "md", "csv", "json", "html"}
 func Render(w io.Writer, b *Board, format string) error {
 	switch format {
 	case "", "table":
-		return renderTable(w, b)
+		if err := renderTable(w, b); err != nil {
+			return err
+		}
+		return excludedNote(w, b)
 	case "md", "markdown":
-		return renderMarkdown(w, b)
+		if err := renderMarkdown(w, b); err != nil {
+			return err
+		}
+		return excludedNote(w, b)
 	case "csv":
 		return renderCSV(w, b)
 	case "json":
@@ -39,6 +45,15 @@ func Render(w io.Writer, b *Board, format string) error {
 		return renderHTML(w, b)
 	}
 	return fmt.Errorf("unknown board format %q: want one of %s", format, strings.Join(Formats, ", "))
+}
+
+// excludedNote says how many instances an exclusion file left out.
+func excludedNote(w io.Writer, b *Board) error {
+	if len(b.Excluded) == 0 {
+		return nil
+	}
+	_, err := fmt.Fprintf(w, "\n%d instance(s) excluded (--exclude): %s\n", len(b.Excluded), strings.Join(b.Excluded, ", "))
+	return err
 }
 
 // header is the human header shared by table, Markdown and HTML.

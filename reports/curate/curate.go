@@ -62,7 +62,10 @@ const (
 type Options struct {
 	// Runs are run directories (or results.jsonl files).
 	Runs []string
-	Band *Band
+	// Exclude leaves these instances out entirely (an exclusion file of
+	// flaky or invalid instances: instance id → reason).
+	Exclude map[string]string
+	Band    *Band
 	// Thresholds maps instance id to τ (difficulty.ReadThresholds);
 	// rollouts keep when score ≥ τ.
 	Thresholds map[string]float64
@@ -195,6 +198,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if opts.Band == nil {
 		// Every rule is per rollout: decide while streaming.
 		st, err = runs.Each(ctx, opts.Runs, ro, func(dir string, r *result.Result) error {
+			if _, ok := opts.Exclude[r.InstanceID]; ok {
+				return nil
+			}
 			v := viewOf(dir, r)
 			return c.decide(&v, nil)
 		})
@@ -204,7 +210,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 		// (32 bytes) and the counts, then decides from memory.
 		var b bandState
 		st, err = runs.Each(ctx, opts.Runs, ro, func(dir string, r *result.Result) error {
-			b.add(dir, r)
+			if _, ok := opts.Exclude[r.InstanceID]; !ok {
+				b.add(dir, r)
+			}
 			return nil
 		})
 		if err == nil {
