@@ -121,6 +121,7 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "env-wheels", Usage: "directory of Python wheels installed offline into the env layer"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"},
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
+		&cli.StringFlag{Name: "disk", Value: "8g", Usage: "disk budget per sandbox: what it may write outside /tmp; a watchdog stops it past that (rollout: sandbox_event disk_limit); 0 for no budget"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
 		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd (images are still built with Docker and imported into containerd on first use)"},
 		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --runtime containerd"},
@@ -159,7 +160,12 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		return run.Environment{}, nil, fmt.Errorf("--memory: %w", err)
 	}
 	log := logger(c)
-	rt := sandbox.NewDocker(cli, sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids")})
+	disk, err := diskFlag(c)
+	if err != nil {
+		cli.Close()
+		return run.Environment{}, nil, err
+	}
+	rt := sandbox.NewDocker(cli, sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids"), DiskBytes: disk})
 	if n, err := rt.Reap(c.Context, runID); err != nil {
 		log.Warn("could not reap orphaned sandboxes", "err", err)
 	} else if n > 0 {
@@ -200,6 +206,19 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		cli.Close()
 	}
 	return env, cleanup, nil
+}
+
+// diskFlag reads --disk: 0 switches the budget off (the sandbox package's
+// negative), anything else is the budget.
+func diskFlag(c *cli.Context) (int64, error) {
+	n, err := parseBytes(c.String("disk"))
+	if err != nil {
+		return 0, fmt.Errorf("--disk: %w", err)
+	}
+	if n == 0 {
+		return -1, nil
+	}
+	return n, nil
 }
 
 // parseBytes reads sizes like 512m, 4g, 1073741824.

@@ -32,8 +32,9 @@ func useContainerd(c *cli.Context, env *run.Environment, dcli *client.Client, ru
 	}
 	log := logger(c)
 	mem, _ := parseBytes(c.String("memory")) // validated by environment
+	disk, _ := diskFlag(c)
 	rt := sandbox.NewContainerd(ccli, sandbox.ContainerdOptions{
-		Options:   sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids")},
+		Options:   sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids"), DiskBytes: disk},
 		Namespace: c.String("containerd-namespace"),
 		Source: func(ctx context.Context, ref string) (io.ReadCloser, error) {
 			res, err := dcli.ImageSave(ctx, []string{ref})

@@ -26,6 +26,9 @@ const (
 const (
 	// SandboxKilled: the agent stopped its sandbox (e.g. kill -9 -1).
 	SandboxKilled = "agent_killed_sandbox"
+	// SandboxDiskLimit: the agent wrote past the sandbox's disk budget and
+	// the sandbox was stopped; the rollout scores 0, ungraded.
+	SandboxDiskLimit = "disk_limit"
 	// SandboxPidsExhausted: the sandbox ran but could not start a process
 	// (a fork bomb left at the pids limit).
 	SandboxPidsExhausted = "pids_exhausted"

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -173,6 +174,13 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 		out.Infra = out.Result.Error
 		return out
 	}
+	var dl *diskLimitError
+	if errors.As(err, &dl) {
+		// The agent's doing: it scores 0, and the work is not graded (a
+		// filesystem past its budget is not one to diff).
+		r.Status, r.Resolution, r.Error = result.StatusUnresolved, result.ResolvedNo, dl.Error()
+		return Output{Result: r, Files: files}
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -218,6 +226,12 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 	// left in the repository is its submission.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
+	if dl, ok := sb.(sandbox.DiskLimiter); ok {
+		if hit, used, limit := dl.DiskLimitHit(); hit {
+			run.SandboxEvent = result.SandboxDiskLimit
+			return Submission{}, run, &diskLimitError{sandbox.DiskLimitError(used, limit)}
+		}
+	}
 	run.SandboxEvent = rescue(cctx, sb, opts.Logger, task.ID)
 	if hooks.Capture != nil {
 		sub, err := hooks.Capture.Capture(cctx, sb, task, base)
@@ -232,6 +246,11 @@ func agentPhase(ctx context.Context, sb sandbox.Sandbox, opts RolloutOptions, ho
 	}
 	return Submission{Patch: patch}, run, nil
 }
+
+// diskLimitError ends a rollout whose sandbox hit its disk budget.
+type diskLimitError struct{ err error }
+
+func (e *diskLimitError) Error() string { return e.err.Error() }
 
 // leftoverMax is how many processes may remain in a sandbox after the
 // agent's shell closed before the harness treats them as a storm (a fork

@@ -168,6 +168,29 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			})
 		}
 	}},
+	{name: "DiskBudgetStopsTheSandbox", body: func(t *testing.T, mk mkSandbox) {
+		// Under the budget: left alone. A 10 GiB write: stopped at the budget.
+		small := mk(t, sandbox.Spec{DiskBytes: 256 << 20})
+		mustExec(t, small, sandbox.ExecRequest{Cmd: bash(`head -c 64m /dev/zero > /srv/ok.bin && sleep 5`), Timeout: time.Minute})
+		if hit, used, _ := small.(sandbox.DiskLimiter).DiskLimitHit(); hit {
+			t.Fatalf("a 64 MiB write was stopped (used %d)", used)
+		}
+		afterwards(t, small)
+
+		sb := mk(t, sandbox.Spec{DiskBytes: 256 << 20})
+		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		res, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: bash(`dd if=/dev/zero of=/srv/big.bin bs=1M count=10240 2>&1; echo FINISHED`), Timeout: 4 * time.Minute})
+		hit, used, limit := sb.(sandbox.DiskLimiter).DiskLimitHit()
+		if !hit || used <= limit {
+			t.Fatalf("10 GiB write: hit %v, used %d of %d (exec %v, %q)", hit, used, limit, err, res.Output)
+		}
+		if err == nil && strings.Contains(string(res.Output), "FINISHED") {
+			t.Errorf("the write ran to its end: %q", res.Output)
+		}
+		t.Logf("stopped after %v with %d MiB written", time.Since(start).Round(time.Millisecond), used>>20)
+	}},
 	{name: "ForkBombStoppedByPids", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{PidsLimit: 128})
 		res := mustExec(t, sb, sandbox.ExecRequest{

@@ -199,6 +199,9 @@ func (c *Containerd) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	if !c.opts.NoHostView {
 		sb.host = probeHost(int(task.Pid()), id)
 	}
+	if limit := diskBudget(spec.DiskBytes, c.opts.DiskBytes); limit > 0 {
+		sb.watchContainerdDisk(limit)
+	}
 	c.log.Debug("sandbox created", "runtime", "containerd", "container", shortID(id), "image", spec.Image, "run", spec.RunID, "instance", spec.Task)
 	return sb, nil
 }
@@ -318,6 +321,7 @@ type ctrSandbox struct {
 
 	procOnce sync.Once
 	proc     *specs.Process // the container's process, template of every exec
+	disk     *diskWatch     // nil when the budget is off
 	procErr  error
 
 	oomMu   sync.Mutex
@@ -338,6 +342,7 @@ func (s *ctrSandbox) Close(ctx context.Context) error {
 	if s.closed {
 		return nil
 	}
+	s.disk.Stop()
 	if err := removeContainer(s.c.ns(ctx), s.cont); err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ type Options struct {
 	NanoCPUs    int64 // default min(2, NumCPU) CPUs
 	PidsLimit   int64 // default DefaultPidsLimit
 	TmpfsBytes  int64 // default DefaultTmpfsBytes
+	DiskBytes   int64 // default DefaultDiskBytes; <0 disables the watchdog
 	ExecTimeout time.Duration
 	OutputLimit int
 	// KillGrace is how long past an exec's timeout the harness waits for
@@ -139,6 +140,9 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	// Probe in the background whether the container's processes are visible
 	// here; the first Exec needs the answer.
 	go sb.hostV(context.WithoutCancel(ctx))
+	if limit := diskBudget(spec.DiskBytes, d.opts.DiskBytes); limit > 0 {
+		sb.watchDockerDisk(limit)
+	}
 	d.log.Debug("sandbox created", "container", shortID(created.ID), "image", spec.Image, "run", spec.RunID, "instance", spec.Task)
 	return sb, nil
 }
@@ -264,6 +268,8 @@ type dockerSandbox struct {
 	oomMu   sync.Mutex
 	oomSeen int64
 
+	disk *diskWatch // nil when the budget is off
+
 	closeMu sync.Mutex
 	closed  bool
 }
@@ -300,6 +306,7 @@ func (s *dockerSandbox) Close(ctx context.Context) error {
 	if s.closed {
 		return nil
 	}
+	s.disk.Stop()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
 	defer cancel()
 	_, err := s.d.cli.ContainerRemove(rctx, s.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})

@@ -44,6 +44,7 @@ type Spec struct {
 	CpusetCpus  string // dedicated cpus per worker, e.g. "1"
 	PidsLimit   int64  // max processes
 	TmpfsBytes  int64  // size of the /tmp tmpfs
+	DiskBytes   int64  // disk budget of the writable layer (a watchdog stops the sandbox past it)
 	ReadOnly    bool   // read-only root filesystem
 	Network     bool   // false = NetworkMode none (the default)
 	Labels      map[string]string
