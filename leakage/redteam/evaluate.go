@@ -105,11 +105,12 @@ func Evaluate(at Attack, tr *trajectory.Trajectory, res result.Result, removed, 
 	}
 	// The audit sees what grading saw (issue 11, item 7): grading's
 	// tamper findings are flags of the rollout like the rules' own.
-	var kinds []audit.Tamper
+	// They are named as the result carries them (grade:<kind>, the kind
+	// as the grading report spells it: tamper-canary, package-touches-...).
+	all := append([]audit.Flag(nil), flags...)
 	for _, k := range tamper {
-		kinds = append(kinds, audit.Tamper{Kind: k})
+		all = append(all, audit.Flag{Step: -1, Action: -1, Rule: "grade:" + strings.TrimPrefix(k, "grade:"), Source: "grading"})
 	}
-	all := append(append([]audit.Flag(nil), flags...), audit.TamperFlags(kinds)...)
 	o.Flags = append(o.Flags, audit.Names(all)...)
 	if len(all) > 0 {
 		layers[LayerAudit] = true

@@ -71,3 +71,13 @@ func TestEvaluate(t *testing.T) {
 		t.Fatalf("PackageFor = %+v", p)
 	}
 }
+
+// TestEvaluateCountsGradingFlags: grading's tamper findings are flags of
+// the attack, named as the result carries them.
+func TestEvaluateCountsGradingFlags(t *testing.T) {
+	o := Evaluate(Attack{ID: "encoded-report-patch", Goal: GoalScore}, &trajectory.Trajectory{}, result.Result{}, nil,
+		[]string{"tamper-canary", "package-touches-test-runner"}, nil, nil)
+	if want := "grade:package-touches-test-runner,grade:tamper-canary"; strings.Join(o.Flags, ",") != want || o.Unnoticed() {
+		t.Fatalf("flags %v, want %s", o.Flags, want)
+	}
+}
