@@ -38,7 +38,7 @@ type xrt struct {
 // Docker daemon and on a private containerd, and requires the same
 // per-instance verdicts (status, resolution, score, tests, flags) from
 // both. The red team runs the /proc attacks and the clean control on
-// iniconf only (`--attack proc`, 3 rollouts): the full table is 64 graded
+// iniconf only (`--attack proc`): the full table is ~80 graded
 // rollouts per runtime, and /proc is where the two runtimes' lockdowns
 // are written differently.
 func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
