@@ -3,7 +3,10 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -106,9 +109,25 @@ func DiskLimitError(used, limit int64) error {
 func (s *dockerSandbox) DiskLimitHit() (bool, int64, int64) { return s.disk.report() }
 func (s *ctrSandbox) DiskLimitHit() (bool, int64, int64)    { return s.disk.report() }
 
-// watchDockerDisk measures the container's writable layer (SizeRw).
+// watchDockerDisk measures the container's writable layer: on this host
+// by walking its overlay upper directory when it is visible here (the
+// daemon's own size computation stalls under heavy I/O), else through
+// the daemon (SizeRw).
 func (s *dockerSandbox) watchDockerDisk(limit int64) {
+	upper := ""
+	ictx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if res, err := s.d.cli.ContainerInspect(ictx, s.id, client.ContainerInspectOptions{}); err == nil && res.Container.GraphDriver != nil {
+		if d := res.Container.GraphDriver.Data["UpperDir"]; d != "" {
+			if st, err := os.Stat(d); err == nil && st.IsDir() {
+				upper = d
+			}
+		}
+	}
+	cancel()
 	s.disk = watchDisk(limit, func(ctx context.Context) (int64, error) {
+		if upper != "" {
+			return dirUsage(upper)
+		}
 		res, err := s.d.cli.ContainerInspect(ctx, s.id, client.ContainerInspectOptions{Size: true})
 		if err != nil {
 			return 0, err
@@ -131,4 +150,24 @@ func (s *ctrSandbox) watchContainerdDisk(limit int64) {
 	}, func(ctx context.Context) error {
 		return s.task.Kill(s.c.ns(ctx), syscall.SIGKILL, containerd.WithKillAll)
 	}, s.c.log, s.id)
+}
+
+// dirUsage is the disk space the files below dir take (allocated blocks,
+// so sparse files count what they hold).
+func dirUsage(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // a file removed while walking
+		}
+		if info, ierr := d.Info(); ierr == nil {
+			if st, ok := info.Sys().(*syscall.Stat_t); ok {
+				n += st.Blocks * 512
+			} else {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
 }
