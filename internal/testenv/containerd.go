@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -27,8 +26,7 @@ func StartContainerd(t testing.TB) Containerd {
 	if _, err := exec.LookPath("containerd"); err != nil {
 		fail("containerd not installed (apt-get install containerd): %v", err)
 	}
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "containerd-up.sh")
+	script := projectScript("containerd-up.sh")
 	// Not t.TempDir: containerd leaves root-owned mounts' state that the
 	// test's cleanup order would race with; the script's dir is removed
 	// after the stop.

@@ -3,8 +3,6 @@ package testenv
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -29,8 +27,7 @@ func StartSlurm(t testing.TB) Slurm {
 			fail("%s not installed (apt-get install slurm-wlm munge): %v", bin, err)
 		}
 	}
-	_, self, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(self), "..", "..", "scripts", "slurm-up.sh")
+	script := projectScript("slurm-up.sh")
 	dir, err := os.MkdirTemp("", "sweval-slurm-")
 	if err != nil {
 		t.Fatal(err)
