@@ -176,10 +176,19 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		log.Info("resuming run", "run_id", opts.RunID, "already_done", skipped, "to_do", len(todo))
 	}
 
-	resolved := 0
+	// What this shard already recorded: the progress bar starts from its
+	// resolved count, the cost budget from what it spent.
+	resolved, spent := 0, 0.0
 	for i, j := range jobs {
-		if r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}); ok && opts.Shard.Owns(i) && r.Resolved {
+		r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout})
+		if !ok || !opts.Shard.Owns(i) {
+			continue
+		}
+		if r.Resolved {
 			resolved++
+		}
+		if r.Cost != nil {
+			spent += *r.Cost
 		}
 	}
 	if opts.ahead != nil {
@@ -190,12 +199,6 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	prog := NewProgress(opts.Progress, "resolved", owned, owned-len(todo), resolved)
 	var appendErr error
 	var appendMu sync.Mutex
-	spent := 0.0
-	for i, j := range jobs {
-		if r, ok := store.Result(result.Key{InstanceID: j.Task.ID, Rollout: j.Rollout}); ok && opts.Shard.Owns(i) && r.Cost != nil {
-			spent += *r.Cost
-		}
-	}
 	stopped := ""
 	infra := map[string]string{} // instance → the infrastructure error of its last attempt
 	overBudget := func() bool {
