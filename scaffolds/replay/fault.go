@@ -28,8 +28,10 @@ const (
 // On a script entry it fires Times times (default 1) for each
 // (instance, rollout, reply index) before the reply is served, so a client
 // that retries gets through; Always makes it fire on every request.
-// Globally it fires on every Every-th chat request the server sees
-// (default 1 = every request; use Every ≥ 2 so retries succeed).
+// Globally it fires on every Every-th chat request of each conversation
+// (instance, rollout), so what one rollout sees does not depend on how the
+// others interleave (default 1 = every request; use Every ≥ 2 so retries
+// succeed).
 type Fault struct {
 	Kind FaultKind `json:"kind"`
 	// Times is how often an entry's fault fires before the reply (default 1).

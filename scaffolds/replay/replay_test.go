@@ -243,3 +243,35 @@ func TestLoadMerges(t *testing.T) {
 		t.Error("empty Load accepted")
 	}
 }
+
+// Two conversations that alternate requests must each see the global fault
+// on their own every-other request; a server-wide counter would give one of
+// them every failure.
+func TestGlobalFaultCountsPerConversation(t *testing.T) {
+	srv, err := replay.New(replay.Config{
+		Script: replay.Script{Instances: map[string][]replay.Reply{"a": {{Content: "x"}}, "b": {{Content: "y"}}}},
+		Faults: []replay.Fault{{Kind: replay.FaultServerError, Every: 2}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	call := func(instance string) error {
+		cfg := openai.DefaultConfig("")
+		cfg.BaseURL = ts.URL + "/v1"
+		cfg.HTTPClient = &http.Client{Transport: headerRT{instance}}
+		_, err := openai.NewClientWithConfig(cfg).CreateChatCompletion(context.Background(), openai.ChatCompletionRequest{
+			Model: "m", Messages: []openai.ChatCompletionMessage{{Role: "user", Content: "go"}},
+		})
+		return err
+	}
+	for round := 1; round <= 4; round++ {
+		for _, instance := range []string{"a", "b"} {
+			err := call(instance)
+			if wantFail := round%2 == 0; (err != nil) != wantFail {
+				t.Errorf("instance %s request %d: err = %v, want a failure: %v", instance, round, err, wantFail)
+			}
+		}
+	}
+}

@@ -51,7 +51,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	fired    map[string]int // entry fault firings per instance|rollout|index
-	requests int            // chat requests seen, for global faults
+	requests map[string]int // chat requests seen per instance|rollout, for global faults
 	recorded []Recorded
 }
 
@@ -90,7 +90,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, fired: map[string]int{}}
+	s := &Server{cfg: cfg, fired: map[string]int{}, requests: map[string]int{}}
 	for k := range cfg.Script.Instances {
 		if k != "*" {
 			s.keys = append(s.keys, k)
@@ -235,8 +235,13 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	instance, replies, ok := s.lookup(r.Header.Get(HeaderInstance), req.Messages)
 	rollout := r.Header.Get(HeaderRollout)
 	s.mu.Lock()
-	s.requests++
-	n := s.requests
+	// Global faults count per conversation, not per server: with a
+	// server-wide counter, workers that resume together after a shared
+	// Retry-After pause alternate requests, and one of them can land on the
+	// failing slot every time however often it retries.
+	conv := instance + "\x00" + rollout
+	s.requests[conv]++
+	n := s.requests[conv]
 	if s.cfg.Record {
 		s.recorded = append(s.recorded, Recorded{Instance: instance, Rollout: rollout, Body: body})
 	}
