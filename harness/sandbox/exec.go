@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/client"
 )
@@ -189,26 +190,47 @@ func (s *dockerSandbox) execError(ctx context.Context, what string, err error, r
 
 // waitExec polls ExecInspect until the process has exited: its ExitCode
 // reads 0 while Running is true, and the output stream may end first.
+// A daemon under heavy disk I/O can take many seconds to answer, so a
+// failed inspect is retried until the deadline rather than turning a
+// finished command into an infrastructure error; only a missing exec
+// (it cannot come back) ends the wait at once.
 func (s *dockerSandbox) waitExec(ctx context.Context, execID string) (client.ExecInspectResult, error) {
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inspectPatience)
 	defer cancel()
+	runningUntil := time.Now().Add(runningPatience)
 	delay := time.Millisecond
 	for {
 		ins, err := s.d.cli.ExecInspect(wctx, execID, client.ExecInspectOptions{})
-		if err != nil {
+		switch {
+		case err != nil && (cerrdefs.IsNotFound(err) || wctx.Err() != nil):
 			return ins, err
-		}
-		if !ins.Running {
+		case err == nil && !ins.Running:
 			return ins, nil
+		case err == nil && time.Now().After(runningUntil):
+			return ins, nil // still running: the caller reports it
 		}
 		select {
 		case <-wctx.Done():
-			return ins, nil // still running: the caller reports it
+			if err != nil {
+				return ins, err
+			}
+			return ins, nil
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 50*time.Millisecond)
+		if err != nil {
+			delay = time.Second
+		}
 	}
 }
+
+// How long waitExec waits: for a daemon that answers with errors, and for
+// a process still running after its output ended (it closed its streams
+// and lives on; the caller reports it).
+const (
+	inspectPatience = time.Minute
+	runningPatience = 15 * time.Second
+)
 
 // killExec kills an exec's process tree from the host, when visible.
 func (s *dockerSandbox) killExec(ctx context.Context, execID string) {
