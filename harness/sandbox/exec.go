@@ -211,10 +211,7 @@ func (s *dockerSandbox) waitExec(ctx context.Context, execID string) (client.Exe
 		}
 		select {
 		case <-wctx.Done():
-			if err != nil {
-				return ins, err
-			}
-			return ins, nil
+			return ins, err
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, 50*time.Millisecond)
