@@ -133,6 +133,13 @@ func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
 				if len(cells) < 3 || cells[0] == "task" || strings.HasPrefix(cells[0], "---") {
 					continue
 				}
+				// The audit flags are evidence, not verdict: which detectors
+				// see a racing attack (a records rewrite caught in the junit
+				// file or only by the canary) depends on timing, so only
+				// whether it was flagged is compared.
+				if last := len(cells) - 1; last > 2 && cells[last] != "" && cells[last] != "-" {
+					cells[last] = "flagged"
+				}
 				rows[cells[0]+"/"+cells[1]] = strings.Join(cells[2:], " | ")
 			}
 			return rows
