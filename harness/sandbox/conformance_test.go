@@ -126,6 +126,41 @@ c = socket.create_connection(l.getsockname(), timeout=5); print("LO-OK")`}})
 			t.Errorf("loopback connect: %q", res.Output)
 		}
 	}},
+	{name: "SwitchUserKeepsOnlySetuid", body: func(t *testing.T, mk mkSandbox) {
+		sb := mk(t, sandbox.Spec{SwitchUser: true, ReadOnly: true})
+		caps := `grep -E '^Cap(Eff|Prm)|^NoNewPrivs' /proc/self/status`
+		// CAP_SETUID (7) and CAP_SETGID (6): 0xc0, nothing else.
+		root := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(caps)})
+		for _, want := range []string{"CapPrm:\t00000000000000c0", "CapEff:\t00000000000000c0", "NoNewPrivs:\t1"} {
+			if !strings.Contains(string(root.Output), want) {
+				t.Errorf("root exec: /proc/self/status lacks %q:\n%s", want, root.Output)
+			}
+		}
+		user := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(caps), User: "1000:1000"})
+		for _, want := range []string{"CapPrm:\t0000000000000000", "CapEff:\t0000000000000000"} {
+			if !strings.Contains(string(user.Output), want) {
+				t.Errorf("exec as 1000: /proc/self/status lacks %q:\n%s", want, user.Output)
+			}
+		}
+		// A root process that drops to 1000 keeps nothing, and the dropped
+		// process cannot signal its root parent.
+		drop := mustExec(t, sb, sandbox.ExecRequest{Cmd: []string{"python3", "-c", `
+import os, signal, sys
+pid = os.fork()
+if pid == 0:
+    os.setgroups([]); os.setgid(1000); os.setuid(1000)
+    eff = [l for l in open("/proc/self/status") if l.startswith("CapEff")][0].split()[1]
+    try:
+        os.kill(os.getppid(), signal.SIGKILL); sig = "SIGNALLED"
+    except PermissionError:
+        sig = "EPERM"
+    sys.stdout.write(eff + " " + sig + "\n"); sys.stdout.flush(); os._exit(0)
+os.waitpid(pid, 0)
+`}})
+		if got := strings.TrimSpace(string(drop.Output)); got != "0000000000000000 EPERM" {
+			t.Errorf("after setuid(1000): %q, want no capabilities and EPERM signalling the root parent", got)
+		}
+	}},
 	{name: "Lockdown", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{ReadOnly: true})
 		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`grep -E '^Cap(Eff|Bnd)|^NoNewPrivs|^Seccomp:' /proc/self/status; touch /ro 2>&1; touch /tmp/ok && echo TMP-OK`)})

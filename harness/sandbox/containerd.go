@@ -224,12 +224,16 @@ func (c *Containerd) specOpts(img containerd.Image, spec Spec) []oci.SpecOpts {
 	if workdir == "" {
 		workdir = "/"
 	}
+	caps := []string{}
+	if spec.SwitchUser {
+		caps = []string{"CAP_SETUID", "CAP_SETGID"}
+	}
 	opts := []oci.SpecOpts{
 		oci.WithImageConfig(img),
 		oci.WithProcessArgs(idleInit...),
 		oci.WithEnv(mergeEnv(defaultEnv(), spec.Env)),
 		oci.WithProcessCwd(workdir),
-		oci.WithCapabilities([]string{}),
+		oci.WithCapabilities(caps),
 		oci.WithNoNewPrivileges,
 		seccomp.WithDefaultProfile(),
 		oci.WithMemoryLimit(uint64(mem)),

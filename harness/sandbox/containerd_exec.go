@@ -50,6 +50,15 @@ func (s *ctrSandbox) procSpec(ctx context.Context, req ExecRequest, argv []strin
 			return nil, err
 		}
 		p.User = u
+		if u.UID != 0 && p.Capabilities != nil {
+			// A non-root exec gets no capabilities, as Docker's does: the
+			// kernel drops them at execve unless they are ambient, and
+			// clearing every set but the bounding one keeps it so
+			// whatever a spec option lists.
+			c := *p.Capabilities
+			c.Effective, c.Permitted, c.Inheritable, c.Ambient = nil, nil, nil, nil
+			p.Capabilities = &c
+		}
 	}
 	return &p, nil
 }

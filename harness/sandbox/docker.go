@@ -176,8 +176,13 @@ func (d *Docker) containerConfig(spec Spec) (*container.Config, *container.HostC
 		Labels:     labels,
 		// No StopSignal/healthcheck: the harness always kills and removes.
 	}
+	var capAdd []string
+	if spec.SwitchUser {
+		capAdd = []string{"SETUID", "SETGID"}
+	}
 	hc := &container.HostConfig{
 		NetworkMode:    netMode,
+		CapAdd:         capAdd,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		ReadonlyRootfs: spec.ReadOnly,

@@ -46,8 +46,13 @@ type Spec struct {
 	TmpfsBytes  int64  // size of the /tmp tmpfs
 	DiskBytes   int64  // disk budget of the writable layer (a watchdog stops the sandbox past it)
 	ReadOnly    bool   // read-only root filesystem
-	Network     bool   // false = NetworkMode none (the default)
-	Labels      map[string]string
+	// SwitchUser keeps CAP_SETUID and CAP_SETGID (nothing else) for root
+	// processes, so a harness-owned root process can start the code under
+	// test as another uid that then cannot signal, trace or read it. An
+	// exec run as a non-root User gets no capabilities either way.
+	SwitchUser bool
+	Network    bool // false = NetworkMode none (the default)
+	Labels     map[string]string
 }
 
 // ExecRequest is one command to run inside the sandbox.

@@ -85,21 +85,96 @@ mkdir -p -m 0777 "$5"
 	for _, pl := range out.Planted {
 		planted[pl.File] = append(planted[pl.File], pl)
 	}
+	uid, gid, _ := strings.Cut(User, ":")
+	// One exec runs every file: the supervisor (root, SETUID/SETGID only)
+	// forks one child per file as User and reports each exit status on
+	// its own stdout; the reports it copied out of reach of User come back
+	// in one copy.
+	r, err = exec(ctx, sb, log, fmt.Sprintf("tests: %d file(s)", len(tests)), sandbox.ExecRequest{
+		Cmd: append([]string{"python3", "-I", "-B", "-c", supervisor, harnessDir, outRoot, p.Workdir, site, harnessDir + "/conftests.txt",
+			uid, gid, fmt.Sprint(timeout.Seconds())}, tests...),
+		Dir: p.Workdir, Env: agentEnv(), User: "0:0", Timeout: time.Duration(len(tests))*timeout + 2*time.Minute,
+	})
+	if err != nil {
+		return err
+	}
+	statuses, dups := parseStatuses(r.Output)
+	for _, d := range dups {
+		out.flag("runner-status", "a second exit status for "+d+" on the runner's own stream")
+	}
+	runs, rerr := readRuns(ctx, sb, outRoot)
 	for i, f := range tests {
-		od := fmt.Sprintf("%s/run-%d", outRoot, i)
-		r, err := exec(ctx, sb, log, "tests: "+f, sandbox.ExecRequest{
-			Cmd: []string{"python3", "-I", "-B", "-c", bootstrap, harnessDir, od, p.Workdir, site, harnessDir + "/conftests.txt", f},
-			Dir: p.Workdir, Env: agentEnv(), User: User, Timeout: timeout,
-		})
-		if err != nil {
-			return err
+		got := runs[i]
+		if o := got["output.log"]; len(o) > 0 {
+			fmt.Fprintf(log, ">>>>> output of %s\n%s\n", f, o)
 		}
-		got, err := readRun(ctx, sb, od)
-		recs, rerr := got.file("records.jsonl", err)
-		junit, jerr := got.file("junit.xml", err)
-		checkRun(f, r, recs, rerr, junit, jerr, planted[f], out)
+		st, ok := statuses[f]
+		if !ok {
+			// The supervisor died before this file finished (out of
+			// memory, the exec's own timeout): its tests count as not run.
+			fmt.Fprintf(log, ">>>>> %s: no exit status from the runner\n", f)
+			continue
+		}
+		fmt.Fprintf(log, ">>>>> %s: exit %s, %.1fs\n", f, st, st.Seconds)
+		recs, recErr := got.file("records.jsonl", rerr)
+		junit, jerr := got.file("junit.xml", rerr)
+		checkRun(f, st.result(), recs, recErr, junit, jerr, planted[f], out)
 	}
 	return nil
+}
+
+// fileStatus is the supervisor's report on one test file's process.
+type fileStatus struct {
+	File     string  `json:"file"`
+	Exit     *int    `json:"exit"`
+	Signal   int     `json:"signal"`
+	TimedOut bool    `json:"timed_out"`
+	Seconds  float64 `json:"seconds"`
+}
+
+func (s fileStatus) String() string {
+	switch {
+	case s.TimedOut:
+		return "timed out"
+	case s.Exit == nil:
+		return fmt.Sprintf("killed by signal %d", s.Signal)
+	}
+	return fmt.Sprint(*s.Exit)
+}
+
+// result is the status as checkRun reads it: a process killed by a signal
+// (the memory limit, the agent's own kill) ran no test to the end.
+func (s fileStatus) result() sandbox.ExecResult {
+	r := sandbox.ExecResult{TimedOut: s.TimedOut || s.Exit == nil}
+	if s.Exit != nil {
+		r.ExitCode = *s.Exit
+	}
+	return r
+}
+
+// statusPrefix starts each of the supervisor's status lines.
+const statusPrefix = "sweval-run "
+
+// parseStatuses reads the supervisor's status lines; a file reported
+// twice means something else wrote to a stream only the supervisor holds.
+func parseStatuses(output []byte) (_ map[string]fileStatus, dups []string) {
+	out := map[string]fileStatus{}
+	for _, line := range strings.Split(string(output), "\n") {
+		rest, ok := strings.CutPrefix(line, statusPrefix)
+		if !ok {
+			continue
+		}
+		var s fileStatus
+		if json.Unmarshal([]byte(rest), &s) != nil || s.File == "" {
+			continue
+		}
+		if _, seen := out[s.File]; seen {
+			dups = append(dups, s.File)
+			continue
+		}
+		out[s.File] = s
+	}
+	return out, dups
 }
 
 // maxReport bounds each report file read back from a run directory (the
@@ -108,38 +183,45 @@ const maxReport = 64 << 20
 
 type runFiles map[string][]byte
 
-// readRun reads the per-test records and the JUnit report of one file's
-// run in one copy out of its directory (one round trip instead of one per
-// file), keeping only those two names.
-func readRun(ctx context.Context, sb sandbox.Sandbox, dir string) (runFiles, error) {
-	rc, err := sb.CopyOut(ctx, dir)
+// readRuns reads what the supervisor kept of every file's run (records,
+// JUnit report, output; the done-<i> directories under root) in one copy.
+func readRuns(ctx context.Context, sb sandbox.Sandbox, root string) (map[int]runFiles, error) {
+	out := map[int]runFiles{}
+	rc, err := sb.CopyOut(ctx, root)
 	if err != nil {
-		return nil, err
+		return out, err
 	}
 	defer rc.Close()
-	out := runFiles{}
 	tr := tar.NewReader(rc)
-	top := path.Base(dir) + "/"
+	top := path.Base(root) + "/"
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
-			return out, fmt.Errorf("read %s: %w", dir, err)
+			return out, fmt.Errorf("read %s: %w", root, err)
 		}
-		name := strings.TrimPrefix(path.Clean(strings.TrimPrefix(hdr.Name, "./")), top)
-		if hdr.Typeflag != tar.TypeReg || (name != "records.jsonl" && name != "junit.xml") {
+		rel := strings.TrimPrefix(path.Clean(strings.TrimPrefix(hdr.Name, "./")), top)
+		dir, name := path.Split(rel)
+		var i int
+		if hdr.Typeflag != tar.TypeReg || (name != "records.jsonl" && name != "junit.xml" && name != "output.log") {
+			continue
+		}
+		if _, err := fmt.Sscanf(dir, "done-%d/", &i); err != nil || dir != fmt.Sprintf("done-%d/", i) {
 			continue
 		}
 		if hdr.Size > maxReport {
-			return out, fmt.Errorf("%s/%s: %d bytes, more than a report can be", dir, name, hdr.Size)
+			continue // more than a report can be: not written
 		}
 		b, err := io.ReadAll(io.LimitReader(tr, maxReport))
 		if err != nil {
-			return out, fmt.Errorf("read %s/%s: %w", dir, name, err)
+			return out, fmt.Errorf("read %s/%s: %w", root, rel, err)
 		}
-		out[name] = b
+		if out[i] == nil {
+			out[i] = runFiles{}
+		}
+		out[i][name] = b
 	}
 }
 

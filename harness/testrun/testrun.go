@@ -109,7 +109,9 @@ func Run(ctx context.Context, rt sandbox.Runtime, p Plan) (out Outcome, err erro
 	// The test container is fresh and empty until the installed workspace
 	// goes in, so it can start while the install runs: one container
 	// start off the critical path, nothing shared between the two.
-	testSB := startCreate(ctx, rt, spec(p))
+	testSpec := spec(p)
+	testSpec.SwitchUser = true // the supervisor drops to User per file
+	testSB := startCreate(ctx, rt, testSpec)
 	defer testSB.discard(ctx)
 	if p.Install {
 		installed, reason, err := install(ctx, rt, p, files, &log)
@@ -354,11 +356,7 @@ func install(ctx context.Context, rt sandbox.Runtime, p Plan, files map[string]e
 		timeout = 10 * time.Minute
 	}
 	r, err := exec(ctx, sb, log, "install the agent's package as "+User, sandbox.ExecRequest{
-		Cmd: []string{"sh", "-c", `
-if [ ! -f pyproject.toml ] && [ ! -f setup.py ] && [ ! -f setup.cfg ]; then
-  echo "no pyproject.toml, setup.py or setup.cfg in the workspace: nothing to install"; exit 3
-fi
-exec python3 -m pip install --no-deps --no-build-isolation --no-index --no-cache-dir --disable-pip-version-check --no-compile --target "$1" . 2>&1`, "sh", p.Workdir + "/" + siteName},
+		Cmd: []string{"python3", "-I", "-B", "-c", installer, p.Workdir, p.Workdir + "/" + siteName},
 		Dir: p.Workdir, Env: agentEnv(), User: User, Timeout: timeout,
 	})
 	if err != nil {

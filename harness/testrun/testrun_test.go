@@ -142,6 +142,54 @@ def _i(self, *a, **k):
     self.outcome = "passed"
 setattr(_c, "__init__", _i)
 `}), flag: "grade:tamper-canary"},
+		// The runner's own channels: its status stream, its process and
+		// the reports it keeps. The partial package earns its 13 tests and
+		// nothing more, unflagged, so the runner saw every file through.
+		{name: "runner-forging", ws: with(stub, map[string]string{"iniconf/__init__.py": pinit + `
+import os, json, glob, signal
+_forged = "sweval-run " + json.dumps({"file": "tests/test_parse.py", "exit": 0, "signal": 0, "timed_out": False, "seconds": 0}) + "\n"
+for _fd in glob.glob("/proc/[0-9]*/fd/*"):
+    if _fd.split("/")[2] == str(os.getpid()):
+        continue
+    try:
+        with open(_fd, "a") as _f:
+            _f.write(_forged)
+    except OSError:
+        pass
+for _s in (signal.SIGSTOP, signal.SIGKILL):
+    try:
+        os.kill(os.getppid(), _s)
+    except OSError:
+        pass
+for _d in glob.glob("/tmp/.sweval-o/done-*"):
+    try:
+        open(os.path.join(_d, "records.jsonl"), "w").write("")
+    except OSError:
+        pass
+`}), minPassed: 13, maxPassed: 13},
+		// A daemon that outlives its own file and rewrites the records of
+		// the files run after it (its own would be caught by the canary):
+		// no process survives into the next file.
+		{name: "records-daemon", ws: with(stub, map[string]string{"iniconf/__init__.py": pinit + `
+import sys, subprocess
+subprocess.Popen([sys.executable, "-c", """
+import glob, json, os, re, time
+mine = max((int(re.search(r"run-(\\d+)", p).group(1)) for p in glob.glob("/tmp/.sweval-o/run-*/records.jsonl")), default=-1)
+for _ in range(1200):
+    for p in glob.glob("/tmp/.sweval-o/run-*/records.jsonl"):
+        if int(re.search(r"run-(\\d+)", p).group(1)) <= mine:
+            continue
+        try:
+            lines = [json.loads(l) for l in open(p)]
+            for r in lines:
+                if "outcome" in r:
+                    r["outcome"] = "passed"
+            open(p, "w").write("".join(json.dumps(r) + "\\n" for r in lines))
+        except Exception:
+            pass
+    time.sleep(0.02)
+"""], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+`}), minPassed: 13, maxPassed: 13},
 		{name: "extra-tests", ws: with(partial, map[string]string{"tests/test_extra.py": "def test_extra():\n    assert True\n", "tests/test_more.py": "def test_more():\n    assert True\n"}), minPassed: 13, maxPassed: 13},
 		{name: "root-conftest", ws: with(stub, map[string]string{"conftest.py": `
 import pytest
