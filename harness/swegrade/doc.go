@@ -17,21 +17,16 @@
 //     read-only; directories outside .git become sticky and world-writable
 //     so honest tests can create files where they always did, but cannot
 //     change, rename or delete the repository's (hidden tests included).
-//     The tests then run as uid 1000 (no capabilities left, no-new-privileges):
+//     The tests then run as uid 1000 (no capabilities, no-new-privileges):
 //     the interpreter, the runner, /etc and site-packages are root's and
 //     unwritable, /tmp and new files in the repository are the only
 //     writable places, and no process of the apply phase exists. No
 //     grading secret lives in this container at all: the harness observes
 //     the exit code through exec and reads the records as root afterwards.
 //
-// For pytest commands the layout (as root) and the tests run in one exec:
-// the layout script ends with a marker carrying a fresh nonce and then
-// starts the harness's runner in place of `pytest` as root with
-// `python -I -S -B -c <bootstrap>`; the bootstrap drops to uid 1000 (the
-// test container keeps CAP_SETUID/CAP_SETGID for root only) before
-// site.main() reads any .pth file or anything of the repository is
-// imported. Isolated: no PYTHON* variables, no cwd on sys.path,
-// PYTEST_ADDOPTS/PYTEST_PLUGINS removed. It calls pytest.main with
+// For pytest commands the harness's runner stands in for `pytest`:
+// `python -I -B -c <bootstrap>` (isolated: no PYTHON* variables, no cwd on
+// sys.path, PYTEST_ADDOPTS/PYTEST_PLUGINS removed) calls pytest.main with
 // the task's own options, the directive files, -p no:cacheprovider,
 // --maxfail=0 and JUnit into a harness directory, and passes testrun's
 // reporting plugin as an object. The repository's configuration is the

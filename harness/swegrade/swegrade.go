@@ -55,8 +55,7 @@ func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sa
 	}
 	// The test container starts while the patch is applied: it is fresh
 	// and holds nothing of the apply phase until the changed files go in.
-	testSpec.ReadOnly = false  // the applied files are laid in as root first
-	testSpec.SwitchUser = true // the runner drops from root to User
+	testSpec.ReadOnly = false // the applied files are laid in as root first
 	created := make(chan createResult, 1)
 	go func() {
 		tsb, err := rt.Create(ctx, testSpec)
@@ -83,11 +82,8 @@ type createResult struct {
 
 // runPlan is how the test phase runs one task.
 type runPlan struct {
-	pytest bool
-	// cmdLine is bash text: for pytest it runs after the layout, with
-	// $BOOT the bootstrap and $OUT the output directory; otherwise it is
-	// the task's command, run as User.
-	cmdLine string
+	pytest  bool
+	cmdLine string // bash text; $1 is the bootstrap, $2 the output directory
 	planted []testrun.Planted
 	files   map[string][]byte
 }
@@ -99,28 +95,19 @@ func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, a
 	if err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
-	env := append([]string{"HOME=" + homeDir, "PYTHONDONTWRITEBYTECODE=1"}, app.Spec.Env...)
-	var res sandbox.ExecResult
-	if plan.pytest {
-		// One exec: the layout as root, then the runner, which drops to
-		// User before anything of the repository can run (one Engine
-		// round trip fewer per task).
-		res, err = layOutAndTest(ctx, tsb, app, plan, opts, env, &log)
-	} else {
-		if err = layOut(ctx, tsb, app, plan, opts.Dir, &log); err == nil {
-			res, err = tsb.Exec(ctx, sandbox.ExecRequest{
-				Cmd: []string{"bash", "-c", plan.cmdLine, "sweval", bootstrap, outDir},
-				Dir: opts.Dir, Env: env, User: User,
-				Timeout: opts.Timeout, OutputLimit: opts.OutputLimit,
-			})
-			if err != nil {
-				err = fmt.Errorf("run the tests: %w", err)
-			}
-		}
-	}
-	if err != nil {
+	if err := layOut(ctx, tsb, app, plan, opts.Dir, &log); err != nil {
 		out.Log = log.String()
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
+	}
+	env := append([]string{"HOME=" + homeDir, "PYTHONDONTWRITEBYTECODE=1"}, app.Spec.Env...)
+	res, err := tsb.Exec(ctx, sandbox.ExecRequest{
+		Cmd: []string{"bash", "-c", plan.cmdLine, "sweval", bootstrap, outDir},
+		Dir: opts.Dir, Env: env, User: User,
+		Timeout: opts.Timeout, OutputLimit: opts.OutputLimit,
+	})
+	if err != nil {
+		out.Log = log.String()
+		return grade.Infra(out, fmt.Errorf("task %s: run the tests: %w", task.ID, err))
 	}
 	code := res.ExitCode
 	out.TestExitCode, out.TimedOut, out.TestDuration = &code, res.TimedOut, res.Duration
@@ -233,7 +220,7 @@ func makePlan(app grade.Applied, repo string, opts grade.Options) (runPlan, erro
 	// root's like the script itself.
 	var c strings.Builder
 	c.WriteString(`PY=python3; P=$(command -v pytest 2>/dev/null) && L=$(head -n1 -- "$P") && case $L in '#!'*) PY=${L#\#!};; esac` + "\n")
-	fmt.Fprintf(&c, "exec %s$PY -I -S -B -c \"$BOOT\" \"$OUT\" %s %s %s -p no:cacheprovider --maxfail=0 -o junit_family=xunit1 --junitxml=\"$OUT/junit.xml\" %s\n",
+	fmt.Fprintf(&c, "exec %s$PY -I -B -c \"$1\" \"$2\" %s %s %s -p no:cacheprovider --maxfail=0 -o junit_family=xunit1 --junitxml=\"$2/junit.xml\" %s\n",
 		prefix, cwd, watch, rest, grade.QuoteAll(app.Script.Directives))
 	plan.cmdLine = c.String()
 	return plan, nil
@@ -261,12 +248,8 @@ func pytestCommand(cmd string) (prefix, rest string, cwdOnPath, ok bool) {
 	return prefix, strings.Join(f[i+n:], " "), cwdOnPath, true
 }
 
-// uid and gid are User's, for the bootstrap's privilege drop.
-var uid, gid, _ = strings.Cut(User, ":")
-
-// bootstrap is the test process's main: `python -I -S -B -c bootstrap
-// <out dir> <cwd +|-> <watch +|-> <pytest args...>`, started as root by
-// the layout script; it switches to User before site.main(). Isolated mode ignores PYTHON* and keeps the
+// bootstrap is the test process's main: `python -I -B -c bootstrap <out
+// dir> <cwd +|-> <watch +|-> <pytest args...>`. Isolated mode ignores PYTHON* and keeps the
 // cwd off sys.path ("+" puts it back, as `python -m pytest` does);
 // PYTEST_ADDOPTS and PYTEST_PLUGINS go; the reporting plugin goes in as an
 // object, and with watch "+" a second one that snapshots, before any code
@@ -278,16 +261,7 @@ var uid, gid, _ = strings.Cut(User, ":")
 // closing it. The exit code the harness reads is the process's, observed
 // through exec, not this script's record of it.
 var bootstrap = `
-import os, sys
-# Started as root with -S, so no site hook ran: drop to the test user
-# before the site directories (and their .pth files) are read.
-if os.getuid() == 0:
-    os.setgroups([])
-    os.setgid(` + gid + `)
-    os.setuid(` + uid + `)
-import site
-site.main()
-import json
+import os, sys, json
 out, cwd, watch = sys.argv[1:4]
 watch = watch == "+"
 args = sys.argv[4:]
@@ -346,62 +320,10 @@ sys.stderr.flush()
 os._exit(int(rc))
 `
 
-// layOut brings the fresh container's tree to the applied one, as root
-// (the task's command then runs as User in an exec of its own).
+// layOut brings the fresh container's tree to the applied one, as root:
+// the changed files in (planted tests included), the removed ones out,
+// then the permissions the unprivileged test user gets.
 func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan runPlan, dir string, log *strings.Builder) error {
-	args, stdin, n, err := layoutCommand(app, plan, dir, "", "")
-	if err != nil {
-		return err
-	}
-	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Stdin: stdin, Timeout: layoutTimeout})
-	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed, exit %d)\n", n, len(app.Removed), r.ExitCode)
-	if err != nil {
-		return fmt.Errorf("lay out the test container: %w", err)
-	}
-	if r.ExitCode != 0 {
-		return fmt.Errorf("lay out the test container (exit %d): %s", r.ExitCode, lastLines(r.Output, 5))
-	}
-	return nil
-}
-
-// layOutAndTest lays the tree out as root and then runs the pytest
-// command line in the same exec; the bootstrap drops to User before any
-// code of the repository is imported. A marker with a fresh nonce ends the
-// layout's output: without it the layout failed (nothing of the agent's
-// ran), and what follows it is the tests' output alone.
-func layOutAndTest(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan runPlan, opts grade.Options, env []string, log *strings.Builder) (sandbox.ExecResult, error) {
-	var nonce [8]byte
-	_, _ = rand.Read(nonce[:])
-	mark := fmt.Sprintf("SWEVAL_LAID_OUT_%x", nonce)
-	args, stdin, n, err := layoutCommand(app, plan, opts.Dir, bootstrap, mark)
-	if err != nil {
-		return sandbox.ExecResult{}, err
-	}
-	args[0] = "bash" // the task's test command is bash text
-	args[2] += "set +e\nprintf '%s\\n' \"$MARK\"\n" + plan.cmdLine
-	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Stdin: stdin, Dir: opts.Dir, Env: env,
-		Timeout: opts.Timeout + layoutTimeout, OutputLimit: opts.OutputLimit})
-	if err != nil {
-		return r, fmt.Errorf("lay out the test container and run the tests: %w", err)
-	}
-	before, after, ok := bytes.Cut(r.Output, []byte(mark+"\n"))
-	if !ok {
-		return r, fmt.Errorf("lay out the test container (exit %d): %s", r.ExitCode, lastLines(r.Output, 5))
-	}
-	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed)\n", n, len(app.Removed))
-	if len(bytes.TrimSpace(before)) > 0 {
-		fmt.Fprintf(log, "%s\n", bytes.TrimSpace(before))
-	}
-	r.Output = after
-	return r, nil
-}
-
-// layoutCommand is the root script that brings the fresh container's tree
-// to the applied one (the changed files in, planted tests included, the
-// removed ones out, then the permissions the unprivileged test user
-// gets), the tar it reads on stdin and the number of files in it. boot and
-// mark are left in $BOOT and $MARK for a command appended to the script.
-func layoutCommand(app grade.Applied, plan runPlan, dir, boot, mark string) ([]string, *bytes.Buffer, int, error) {
 	names := make([]string, 0, len(plan.files))
 	for n := range plan.files {
 		names = append(names, n)
@@ -418,7 +340,7 @@ func layoutCommand(app grade.Applied, plan runPlan, dir, boot, mark string) ([]s
 	}
 	var buf bytes.Buffer
 	if err := sandbox.WriteFiles(&buf, files...); err != nil {
-		return nil, nil, 0, err
+		return err
 	}
 	// Directories holding the test patch's files (and their __pycache__)
 	// stay root's 0755: nothing can appear next to the hidden tests (no
@@ -438,7 +360,7 @@ func layoutCommand(app grade.Applied, plan runPlan, dir, boot, mark string) ([]s
 set -e
 cd "$1"
 tar -x --no-same-owner -f -
-OUT=$2; HOMEDIR=$3; BOOT=$4; MARK=$5; n=$6; shift 6
+OUT=$2; HOMEDIR=$3; n=$4; shift 4
 while [ "$n" -gt 0 ]; do rm -rf -- "$1"; shift; n=$((n - 1)); done
 find . -path ./.git -prune -o -type d -exec chmod 1777 {} +
 for d in "$@"; do
@@ -446,10 +368,19 @@ for d in "$@"; do
   [ -d "$d/__pycache__" ] && chmod 0755 "$d/__pycache__" && rm -f "$d"/__pycache__/*
 done
 mkdir -p -m 0777 "$OUT" "$HOMEDIR"
-`, "sh", dir, outDir, homeDir, boot, mark, fmt.Sprint(len(app.Removed))}
+`, "sh", dir, outDir, homeDir, fmt.Sprint(len(app.Removed))}
 	args = append(args, app.Removed...)
 	args = append(args, dirs...)
-	return args, &buf, len(files), nil
+	// One exec: the files arrive as a tar on stdin, unpacked as root.
+	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Stdin: &buf, Timeout: layoutTimeout})
+	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed, exit %d)\n", len(files), len(app.Removed), r.ExitCode)
+	if err != nil {
+		return fmt.Errorf("lay out the test container: %w", err)
+	}
+	if r.ExitCode != 0 {
+		return fmt.Errorf("lay out the test container (exit %d): %s", r.ExitCode, lastLines(r.Output, 5))
+	}
+	return nil
 }
 
 // readRun reads the records and the JUnit report in one copy-out of the
