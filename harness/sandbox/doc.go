@@ -17,9 +17,10 @@
 //	res, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: []string{"bash", "-c", script}, Timeout: time.Minute})
 //
 // Every container gets: NetworkMode none (Spec.Network opts out), CapDrop
-// ALL (Spec.SwitchUser keeps SETUID and SETGID for root), no-new-privileges, a pids limit, memory with swap = memory, a CPU
-// quota and Spec.CpusetCpus, a sized tmpfs on /tmp (exec allowed), a
-// read-only rootfs when Spec.ReadOnly, docker-init as PID 1 running
+// ALL (Spec.SwitchUser keeps SETUID and SETGID for root), no-new-privileges,
+// a pids limit, memory with swap = memory, a CPU quota and
+// Spec.CpusetCpus, a sized tmpfs on /tmp (exec allowed), a read-only
+// rootfs when Spec.ReadOnly, docker-init as PID 1 running
 // `sleep infinity` (imported images have no CMD), PATH and friends in Env,
 // and the labels sweval.managed=1, sweval.run, sweval.instance plus the
 // creating process (host, boot id, pid, pid start time).

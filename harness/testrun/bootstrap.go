@@ -17,7 +17,7 @@ xfail_strict = false
 // supervisor is the test phase's main, run once per container as root
 // with only CAP_SETUID and CAP_SETGID: `python3 -I -B -c supervisor
 // <harness dir> <out root> <rootdir> <site dir or -> <hidden conftest list
-// file> <uid> <gid> <seconds per file> <test file>...`.
+// file> <uid> <gid> <seconds per file> <report byte limit> <test file>...`.
 //
 // It imports the runner once, from the interpreter alone (isolated mode,
 // no workspace path on sys.path yet), then per test file: kills every
@@ -32,9 +32,9 @@ xfail_strict = false
 // per file saves the runner's import (about 0.4 s) per file.
 const supervisor = `
 import os, sys, json, signal, stat, time
-h, outroot, root, site_dir, keep, uid, gid, per_file = sys.argv[1:9]
-tests = sys.argv[9:]
-uid, gid, per_file = int(uid), int(gid), float(per_file)
+h, outroot, root, site_dir, keep, uid, gid, per_file, report_limit = sys.argv[1:10]
+tests = sys.argv[10:]
+uid, gid, per_file, report_limit = int(uid), int(gid), float(per_file), int(report_limit)
 for k in list(os.environ):
     if k.startswith("PYTEST_") or k.startswith("PYTHON"):
         del os.environ[k]
@@ -53,6 +53,13 @@ with open(keep) as f:
     hidden = set(l.strip() for l in f if l.strip())
 
 def as_agent():
+    # Nothing of the supervisor's crosses over: not the status stream, not
+    # the exec's stdout (the child opens its own output once it is the agent).
+    os.closerange(3, 1 << 16)
+    nul = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(nul, fd)
+    os.close(nul)
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
@@ -104,8 +111,7 @@ def child(out, test):
     fd = os.open(os.path.join(out, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
-    os.dup2(os.open("/dev/null", os.O_RDONLY), 0)
-    os.closerange(3, 1 << 16)
+    os.close(fd)
     for f in ("records.jsonl", "junit.xml"):
         try:
             os.remove(os.path.join(out, f))
@@ -155,7 +161,7 @@ for i, test in enumerate(tests):
         time.sleep(0.02)
     sweep()
     os.mkdir(done, 0o755)
-    for name, limit in (("records.jsonl", (64 << 20) + 1), ("junit.xml", (64 << 20) + 1), ("output.log", 256 << 10)):
+    for name, limit in (("records.jsonl", report_limit), ("junit.xml", report_limit), ("output.log", 256 << 10)):
         keep_copy(os.path.join(out, name), os.path.join(done, name), limit)
     status.write("sweval-run " + json.dumps({"file": test, "exit": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
         "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0, "timed_out": timed_out,
