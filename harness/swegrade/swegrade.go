@@ -1,7 +1,6 @@
 package swegrade
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	mrand "math/rand/v2"
 	"path"
@@ -55,7 +53,8 @@ func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sa
 	}
 	// The test container starts while the patch is applied: it is fresh
 	// and holds nothing of the apply phase until the changed files go in.
-	testSpec.ReadOnly = false // the applied files are laid in as root first
+	testSpec.ReadOnly = false  // the applied files are laid in as root first
+	testSpec.SwitchUser = true // the supervisor drops to User for the tests
 	created := make(chan createResult, 1)
 	go func() {
 		tsb, err := rt.Create(ctx, testSpec)
@@ -95,19 +94,10 @@ func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, a
 	if err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
-	if err := layOut(ctx, tsb, app, plan, opts.Dir, &log); err != nil {
-		out.Log = log.String()
-		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
-	}
-	env := append([]string{"HOME=" + homeDir, "PYTHONDONTWRITEBYTECODE=1"}, app.Spec.Env...)
-	res, err := tsb.Exec(ctx, sandbox.ExecRequest{
-		Cmd: []string{"bash", "-c", plan.cmdLine, "sweval", bootstrap, outDir},
-		Dir: opts.Dir, Env: env, User: User,
-		Timeout: opts.Timeout, OutputLimit: opts.OutputLimit,
-	})
+	res, sr, err := runTests(ctx, tsb, app, plan, opts, &log)
 	if err != nil {
 		out.Log = log.String()
-		return grade.Infra(out, fmt.Errorf("task %s: run the tests: %w", task.ID, err))
+		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
 	code := res.ExitCode
 	out.TestExitCode, out.TimedOut, out.TestDuration = &code, res.TimedOut, res.Duration
@@ -132,7 +122,13 @@ func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, a
 	if !plan.pytest {
 		return finish(logRoute(out, task, app, res, &log))
 	}
-	recs, rerr, junit, jerr := readRun(ctx, tsb)
+	recs, rerr, junit, jerr := sr.records, error(nil), sr.junit, error(nil)
+	if sr.status.Records != "" {
+		recs, rerr = nil, fmt.Errorf("%s/records.jsonl: %s", outDir, sr.status.Records)
+	}
+	if sr.status.JUnit != "" {
+		junit, jerr = nil, fmt.Errorf("%s/junit.xml: %s", outDir, sr.status.JUnit)
+	}
 	var tro testrun.Outcome
 	testrun.Check("the test run", res, recs, rerr, junit, jerr, plan.planted, &tro)
 	out.Source = "plugin"
@@ -320,10 +316,243 @@ sys.stderr.flush()
 os._exit(int(rc))
 `
 
-// layOut brings the fresh container's tree to the applied one, as root:
-// the changed files in (planted tests included), the removed ones out,
-// then the permissions the unprivileged test user gets.
-func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan runPlan, dir string, log *strings.Builder) error {
+// layoutScript brings the fresh container's tree to the applied one, as
+// root: the changed files in (planted tests included, a tar on stdin), the
+// removed ones out, then the permissions the unprivileged test user gets.
+// Directories holding the test patch's files (and their __pycache__) stay
+// root's 0755: nothing can appear next to the hidden tests (no conftest.py,
+// no forged bytecode for a file collected later). The rest are sticky and
+// world-writable: honest tests create files where they always did but
+// cannot touch the repository's own. Arguments: <dir> <out dir> <home dir>
+// <n> <n removed paths> <test dirs>.
+const layoutScript = `
+set -e
+cd "$1"
+tar -x --no-same-owner -f -
+OUT=$2; HOMEDIR=$3; n=$4; shift 4
+while [ "$n" -gt 0 ]; do rm -rf -- "$1"; shift; n=$((n - 1)); done
+find . -path ./.git -prune -o -type d -exec chmod 1777 {} +
+for d in "$@"; do
+  [ -d "$d" ] && chmod 0755 "$d"
+  [ -d "$d/__pycache__" ] && chmod 0755 "$d/__pycache__" && rm -f "$d"/__pycache__/*
+done
+mkdir -p -m 0777 "$OUT" "$HOMEDIR"
+`
+
+// supervisor is the test phase's one exec, `python3 -I -S -B -c supervisor
+// <config JSON>`, run as root in a test container that keeps only
+// CAP_SETUID and CAP_SETGID. It lays the tree out (layoutScript, the tar on
+// its stdin), forks a child that drops to the test user and runs the test
+// command with its output in a file, enforces the timeout, then kills every
+// process of the test user (a helper that drops to that uid and
+// kill(-1)s: root without CAP_KILL cannot signal them itself) and only
+// then reads the output, records and JUnit report back, with O_NOFOLLOW
+// and size limits, and writes them as length-framed sections to its
+// stdout. No process of the test user ever holds that stdout, and none is
+// alive when it is written, so the channel and the exit status it carries
+// cannot be forged from the test run. One exec instead of a layout exec, a
+// test exec and a copy-out saves two Engine round trips per task.
+const supervisor = `
+import os, sys, json, signal, stat, subprocess, time
+cfg = json.loads(sys.argv[1])
+uid, gid, out_dir = cfg["uid"], cfg["gid"], cfg["out"]
+sout = sys.stdout.buffer
+
+def section(name, data):
+    sout.write(b"sweval-section %s %d\n" % (name.encode(), len(data)))
+    sout.write(data)
+
+lay = subprocess.run(["sh", "-c", cfg["layout"], "sh"] + cfg["layout_args"], stdin=0,
+                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+section("layout", lay.stdout[-65536:])
+if lay.returncode != 0:
+    section("status", json.dumps({"layout_exit": lay.returncode}).encode())
+    sout.flush()
+    sys.exit(0)
+
+def as_agent():
+    # Nothing of the supervisor's crosses over, its stdout least of all.
+    os.closerange(3, 1 << 16)
+    nul = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(nul, fd)
+    os.close(nul)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+def sweep():
+    # kill(-1) from the test user's uid reaches exactly its processes.
+    pid = os.fork()
+    if pid == 0:
+        try:
+            as_agent()
+            os.kill(-1, signal.SIGKILL)
+        except BaseException:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+def child():
+    as_agent()
+    fd = os.open(os.path.join(out_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for s in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(s, signal.SIG_DFL)
+    env = dict(os.environ)
+    for kv in cfg["env"]:
+        k, _, v = kv.partition("=")
+        env[k] = v
+    os.chdir(cfg["dir"])
+    os.execvpe("bash", ["bash", "-c", cfg["cmd"], "sweval"] + cfg["args"], env)
+
+def read_back(name, limit):
+    # The test user owns the file: no links, no FIFOs, bounded; past the
+    # limit the head and the tail are kept, as the sandbox keeps output.
+    try:
+        fd = os.open(os.path.join(out_dir, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        return None, e.strerror or str(e)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None, "not a regular file"
+        def read(n):
+            b = []
+            while n > 0:
+                c = os.read(fd, min(n, 1 << 20))
+                if not c:
+                    break
+                b.append(c)
+                n -= len(c)
+            return b"".join(b)
+        if st.st_size <= limit:
+            return read(limit), None
+        head = read(limit // 2)
+        os.lseek(fd, st.st_size - (limit - limit // 2), 0)
+        tail = read(limit - limit // 2)
+        return head + b"\n[... %d bytes elided ...]\n" % (st.st_size - len(head) - len(tail)) + tail, None
+    finally:
+        os.close(fd)
+
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
+start = time.monotonic()
+pid = os.fork()
+if pid == 0:
+    try:
+        child()
+    finally:
+        os._exit(127)
+deadline, timed_out = start + cfg["timeout"], False
+while True:
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p:
+        break
+    left = deadline - time.monotonic()
+    if left <= 0:
+        timed_out = True
+        sweep()
+        left = 1.0
+    signal.sigtimedwait([signal.SIGCHLD], left)
+seconds = time.monotonic() - start
+sweep()
+status = {"exit": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
+          "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0,
+          "timed_out": timed_out, "seconds": round(seconds, 3)}
+for name, limit in (("output.log", cfg["output_limit"]), ("records.jsonl", cfg["report_limit"]),
+                    ("junit.xml", cfg["report_limit"])):
+    data, err = read_back(name, limit)
+    if data is None:
+        status[name] = err
+    else:
+        section(name, data)
+section("status", json.dumps(status).encode())
+sout.flush()
+`
+
+// supConfig is the supervisor's configuration (its one argument).
+type supConfig struct {
+	Dir         string   `json:"dir"`
+	Out         string   `json:"out"`
+	UID         int      `json:"uid"`
+	GID         int      `json:"gid"`
+	Layout      string   `json:"layout"`
+	LayoutArgs  []string `json:"layout_args"`
+	Cmd         string   `json:"cmd"`
+	Args        []string `json:"args"`
+	Env         []string `json:"env"`
+	Timeout     float64  `json:"timeout"`
+	OutputLimit int      `json:"output_limit"`
+	ReportLimit int      `json:"report_limit"`
+}
+
+// supStatus is the supervisor's status section.
+type supStatus struct {
+	LayoutExit *int    `json:"layout_exit"`
+	Exit       *int    `json:"exit"`
+	Signal     int     `json:"signal"`
+	TimedOut   bool    `json:"timed_out"`
+	Seconds    float64 `json:"seconds"`
+	// Why a report could not be read back (absent when it was).
+	Records string `json:"records.jsonl"`
+	JUnit   string `json:"junit.xml"`
+}
+
+// supRun is what the supervisor reported.
+type supRun struct {
+	layout, output, records, junit []byte
+	status                         supStatus
+}
+
+// parseSections reads the supervisor's framed stdout: every byte of it
+// is the supervisor's, so anything that does not parse is an error of the
+// harness or the machine, never a verdict.
+func parseSections(b []byte) (supRun, error) {
+	var r supRun
+	seen := map[string]bool{}
+	for len(b) > 0 {
+		line, rest, ok := bytes.Cut(b, []byte("\n"))
+		var name string
+		var n int
+		if !ok {
+			return r, fmt.Errorf("supervisor output: unterminated header %q", lastLines(line, 1))
+		}
+		if _, err := fmt.Sscanf(string(line), "sweval-section %s %d", &name, &n); err != nil || n < 0 || n > len(rest) {
+			return r, fmt.Errorf("supervisor output: bad section header %q", line)
+		}
+		if seen[name] {
+			return r, fmt.Errorf("supervisor output: section %s twice", name)
+		}
+		seen[name] = true
+		data := rest[:n]
+		b = rest[n:]
+		switch name {
+		case "layout":
+			r.layout = data
+		case "output.log":
+			r.output = data
+		case "records.jsonl":
+			r.records = data
+		case "junit.xml":
+			r.junit = data
+		case "status":
+			if err := json.Unmarshal(data, &r.status); err != nil {
+				return r, fmt.Errorf("supervisor output: status: %w", err)
+			}
+		}
+	}
+	if !seen["status"] {
+		return r, errors.New("supervisor output: no status section (the supervisor died)")
+	}
+	return r, nil
+}
+
+// runTests lays the test container out and runs the tests in it, in one
+// exec of the supervisor.
+func runTests(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan runPlan, opts grade.Options, log *strings.Builder) (sandbox.ExecResult, supRun, error) {
 	names := make([]string, 0, len(plan.files))
 	for n := range plan.files {
 		names = append(names, n)
@@ -340,13 +569,8 @@ func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan run
 	}
 	var buf bytes.Buffer
 	if err := sandbox.WriteFiles(&buf, files...); err != nil {
-		return err
+		return sandbox.ExecResult{}, supRun{}, err
 	}
-	// Directories holding the test patch's files (and their __pycache__)
-	// stay root's 0755: nothing can appear next to the hidden tests (no
-	// conftest.py, no forged bytecode for a file collected later). The
-	// rest are sticky and world-writable: honest tests create files where
-	// they always did but cannot touch the repository's own.
 	testDirs := map[string]bool{}
 	for _, f := range app.TestFiles {
 		testDirs[path.Dir(f)] = true
@@ -356,66 +580,54 @@ func layOut(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan run
 		dirs = append(dirs, d)
 	}
 	sort.Strings(dirs)
-	args := []string{"sh", "-c", `
-set -e
-cd "$1"
-tar -x --no-same-owner -f -
-OUT=$2; HOMEDIR=$3; n=$4; shift 4
-while [ "$n" -gt 0 ]; do rm -rf -- "$1"; shift; n=$((n - 1)); done
-find . -path ./.git -prune -o -type d -exec chmod 1777 {} +
-for d in "$@"; do
-  [ -d "$d" ] && chmod 0755 "$d"
-  [ -d "$d/__pycache__" ] && chmod 0755 "$d/__pycache__" && rm -f "$d"/__pycache__/*
-done
-mkdir -p -m 0777 "$OUT" "$HOMEDIR"
-`, "sh", dir, outDir, homeDir, fmt.Sprint(len(app.Removed))}
-	args = append(args, app.Removed...)
-	args = append(args, dirs...)
-	// One exec: the files arrive as a tar on stdin, unpacked as root.
-	r, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: args, Stdin: &buf, Timeout: layoutTimeout})
-	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed, exit %d)\n", len(files), len(app.Removed), r.ExitCode)
+	layoutArgs := []string{opts.Dir, outDir, homeDir, fmt.Sprint(len(app.Removed))}
+	layoutArgs = append(append(layoutArgs, app.Removed...), dirs...)
+	outputLimit := opts.OutputLimit
+	if outputLimit <= 0 {
+		outputLimit = sandbox.DefaultOutputLimit
+	}
+	cfg := supConfig{
+		Dir: opts.Dir, Out: outDir, UID: testrun.UID, GID: testrun.GID,
+		Layout: layoutScript, LayoutArgs: layoutArgs,
+		Cmd: plan.cmdLine, Args: []string{bootstrap, outDir},
+		Env:         append([]string{"HOME=" + homeDir, "PYTHONDONTWRITEBYTECODE=1"}, app.Spec.Env...),
+		Timeout:     opts.Timeout.Seconds(),
+		OutputLimit: outputLimit, ReportLimit: maxReportBytes,
+	}
+	js, err := json.Marshal(cfg)
 	if err != nil {
-		return fmt.Errorf("lay out the test container: %w", err)
+		return sandbox.ExecResult{}, supRun{}, err
 	}
-	if r.ExitCode != 0 {
-		return fmt.Errorf("lay out the test container (exit %d): %s", r.ExitCode, lastLines(r.Output, 5))
-	}
-	return nil
-}
-
-// readRun reads the records and the JUnit report in one copy-out of the
-// run directory; a file that is missing or not regular is an error of its
-// own (the cross-check decides what it means).
-func readRun(ctx context.Context, sb sandbox.Sandbox) (recs []byte, recsErr error, junit []byte, junitErr error) {
-	recsErr = fmt.Errorf("%s/records.jsonl: not written", outDir)
-	junitErr = fmt.Errorf("%s/junit.xml: not written", outDir)
-	rc, err := sb.CopyOut(ctx, outDir)
+	res, err := sb.Exec(ctx, sandbox.ExecRequest{
+		Cmd: []string{"python3", "-I", "-S", "-B", "-c", supervisor, string(js)},
+		Dir: opts.Dir, Stdin: &buf, User: "0:0",
+		// The supervisor enforces opts.Timeout; this bounds the supervisor.
+		Timeout:     opts.Timeout + layoutTimeout,
+		OutputLimit: outputLimit + 2*maxReportBytes + 128<<10,
+	})
 	if err != nil {
-		return nil, err, nil, err
+		return res, supRun{}, fmt.Errorf("run the test supervisor: %w", err)
 	}
-	defer rc.Close()
-	tr := tar.NewReader(io.LimitReader(rc, 2*maxReportBytes))
-	for {
-		hdr, err := tr.Next()
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				recsErr, junitErr = err, err
-				recs, junit = nil, nil
-			}
-			return recs, recsErr, junit, junitErr
-		}
-		if hdr.Typeflag != tar.TypeReg {
-			continue
-		}
-		b, err := io.ReadAll(io.LimitReader(tr, maxReportBytes))
-		// Exact names only: the test user may have made subdirectories.
-		switch strings.TrimPrefix(path.Clean(hdr.Name), path.Base(outDir)+"/") {
-		case "records.jsonl":
-			recs, recsErr = b, err
-		case "junit.xml":
-			junit, junitErr = b, err
-		}
+	if res.TimedOut || res.OOMKilled {
+		return res, supRun{}, nil
 	}
+	sr, perr := parseSections(res.Output)
+	fmt.Fprintf(log, ">>>>> Test container laid out as root (%d files in, %d removed)\n", len(files), len(app.Removed))
+	if perr != nil {
+		return res, sr, fmt.Errorf("%w (exit %d): %s", perr, res.ExitCode, lastLines(res.Output, 5))
+	}
+	if sr.status.LayoutExit != nil {
+		return res, sr, fmt.Errorf("lay out the test container (exit %d): %s", *sr.status.LayoutExit, lastLines(sr.layout, 5))
+	}
+	run := sandbox.ExecResult{Output: sr.output, TimedOut: sr.status.TimedOut, OOMKilled: res.OOMKilled,
+		Duration: time.Duration(sr.status.Seconds * float64(time.Second))}
+	switch {
+	case sr.status.Exit != nil:
+		run.ExitCode = *sr.status.Exit
+	default:
+		run.ExitCode = 128 + sr.status.Signal
+	}
+	return run, sr, nil
 }
 
 // maxReportBytes bounds each report file read back.

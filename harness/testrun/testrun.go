@@ -21,6 +21,9 @@ import (
 // it owns nothing of the interpreter, the runner or /etc.
 const User = "1000:1000"
 
+// UID and GID are User's numbers, for a supervisor that drops to it.
+const UID, GID = 1000, 1000
+
 // Fixed paths inside the grading containers. The workspace lives on the
 // /tmp tmpfs because the root filesystem is read-only.
 const (
