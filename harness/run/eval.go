@@ -336,15 +336,17 @@ func gradeInFreshSandbox(ctx context.Context, p *prepared, runID string, w Worke
 	if err != nil {
 		return grade.Outcome{Status: result.StatusError, Infra: true, Error: err.Error()}, err
 	}
+	// The patch is applied in sb; the tests run in a fresh container of
+	// the same image as an unprivileged user (grade.Options.SameContainer
+	// for the old single-container path), created at the same time.
+	test := swegrade.Prepare(ctx, p.Runtime, sandboxSpec(runID, w, task, image), task, gopts)
 	sb, err := p.create(ctx, runID, w, task, image)
 	if err != nil {
+		test.Discard(ctx)
 		return grade.Outcome{Status: result.StatusError, Infra: true, Error: err.Error()}, err
 	}
 	defer closeSandbox(sb, p.Logger)
-	// The patch is applied in sb; the tests run in a fresh container of
-	// the same image as an unprivileged user (grade.Options.SameContainer
-	// for the old single-container path).
-	return swegrade.Grade(ctx, p.Runtime, sandboxSpec(runID, w, task, image), sb, task, patch, gopts)
+	return swegrade.GradePrepared(ctx, test, sb, task, patch, gopts)
 }
 
 // Validity is the outcome of OpenSWE's two-condition check on one task.

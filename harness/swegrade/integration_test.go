@@ -30,6 +30,9 @@ type rig struct {
 	cache  string
 	tasks  []benchmarks.Task
 	images map[string]string
+	// serial creates the apply container first and grades with Grade
+	// (a caller that has one), instead of Prepare + GradePrepared.
+	serial bool
 }
 
 func newRig(t testing.TB) *rig {
@@ -77,16 +80,27 @@ func (r *rig) grade(t testing.TB, task benchmarks.Task, patch string, opts grade
 func (r *rig) tryGrade(task benchmarks.Task, patch string, opts grade.Options) (grade.Outcome, error) {
 	ctx := context.Background()
 	spec := sandbox.Spec{Image: r.images[task.ID], RunID: "swegrade-test", Task: task.ID, Workdir: task.Workdir()}
-	sb, err := r.rt.Create(ctx, spec)
-	if err != nil {
-		return grade.Outcome{}, err
-	}
-	defer sb.Close(context.WithoutCancel(ctx))
 	if opts.Timeout == 0 {
 		opts.Timeout = 20 * time.Second
 	}
 	opts.Dir = task.Workdir()
-	return swegrade.Grade(ctx, r.rt, spec, sb, task, patch, opts)
+	if r.serial {
+		sb, err := r.rt.Create(ctx, spec)
+		if err != nil {
+			return grade.Outcome{}, err
+		}
+		defer sb.Close(context.WithoutCancel(ctx))
+		return swegrade.Grade(ctx, r.rt, spec, sb, task, patch, opts)
+	}
+	// As the run loop does: both containers are created at once.
+	test := swegrade.Prepare(ctx, r.rt, spec, task, opts)
+	sb, err := r.rt.Create(ctx, spec)
+	if err != nil {
+		test.Discard(ctx)
+		return grade.Outcome{}, err
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	return swegrade.GradePrepared(ctx, test, sb, task, patch, opts)
 }
 
 // TestIntegrationHonestVerdictsUnchanged grades every bundled SWE-style
@@ -407,6 +421,7 @@ func TestIntegrationLogRoute(t *testing.T) {
 		t.Skip("-short: skipping the fixture grading run")
 	}
 	r := newRig(t)
+	r.serial = true // Grade, as a caller with its own apply container uses it
 	task := r.task(t, "sweval-fixtures__textkit-1")
 	forgedExit := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport atexit as _a, os as _o\n_a.register(lambda: _o._exit(0))\n"}, true)
 	whoami := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport os as _o\nassert _o.getuid() == 0, 'tests run as uid %d' % _o.getuid()\n"}, true)

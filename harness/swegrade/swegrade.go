@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	mrand "math/rand/v2"
 	"path"
@@ -38,45 +39,175 @@ const layoutTimeout = 5 * time.Minute
 // Grade grades patch for task. sb is a fresh container of the task's image
 // for the apply phase; the tests run in another one that rt creates from
 // testSpec (the same image, worker cpuset and labels), started while the
-// patch is applied and closed before Grade returns. The caller closes sb. With opts.SameContainer, or for an OpenSWE
-// row with its own eval script, it is grade.Grade in sb (the old path).
-// The error contract is grade.Grade's.
+// patch is applied and closed before Grade returns. The caller closes sb.
+// With opts.SameContainer, or for an OpenSWE row with its own eval
+// script, it is grade.Grade in sb (the old path). The error contract is
+// grade.Grade's.
 func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts grade.Options) (grade.Outcome, error) {
-	if opts.SameContainer || task.Kind == benchmarks.KindOpenSWE && strings.TrimSpace(task.EvalScript) != "" {
-		return grade.Grade(ctx, sb, task, patch, opts)
+	return GradePrepared(ctx, Prepare(ctx, rt, testSpec, task, opts), sb, task, patch, opts)
+}
+
+// Prepared is a test container being created for one grade, its
+// supervisor starting in it as soon as it exists.
+type Prepared struct {
+	created chan createResult
+	c       *createResult
+}
+
+// Prepare starts creating the test container for grading task, so that a
+// caller can create the apply container at the same time. The result goes
+// to GradePrepared, or to Discard when there is nothing to grade.
+func Prepare(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, task benchmarks.Task, opts grade.Options) *Prepared {
+	opts = withDefaults(opts)
+	if oldPath(task, opts) {
+		return nil
 	}
+	// The test container is fresh and holds nothing of the apply phase
+	// until the changed files go in; its supervisor starts, and imports
+	// the runner, before it is given anything to run.
+	testSpec.ReadOnly = false  // the applied files are laid in as root first
+	testSpec.SwitchUser = true // the supervisor drops to User for the tests
+	p := &Prepared{created: make(chan createResult, 1)}
+	go func() {
+		tsb, err := rt.Create(ctx, testSpec)
+		var sup *supervision
+		if err == nil {
+			sup = startSupervisor(ctx, tsb, opts, task.Repo != "pytest-dev/pytest")
+		}
+		p.created <- createResult{tsb, sup, err}
+	}()
+	return p
+}
+
+// wait returns the created container (once).
+func (p *Prepared) wait() *createResult {
+	if p.c == nil {
+		c := <-p.created
+		p.c = &c
+	}
+	return p.c
+}
+
+// Discard ends the supervisor and removes the test container.
+func (p *Prepared) Discard(ctx context.Context) {
+	if p == nil {
+		return
+	}
+	c := p.wait()
+	if c.sb != nil {
+		c.sup.abandon()
+		_ = c.sb.Close(context.WithoutCancel(ctx))
+	}
+}
+
+func withDefaults(opts grade.Options) grade.Options {
 	if opts.Dir == "" {
 		opts.Dir = "/testbed"
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = grade.DefaultTimeout
 	}
-	// The test container starts while the patch is applied: it is fresh
-	// and holds nothing of the apply phase until the changed files go in.
-	testSpec.ReadOnly = false  // the applied files are laid in as root first
-	testSpec.SwitchUser = true // the supervisor drops to User for the tests
-	created := make(chan createResult, 1)
-	go func() {
-		tsb, err := rt.Create(ctx, testSpec)
-		created <- createResult{tsb, err}
-	}()
-	app, out, done, err := grade.ApplyPhase(ctx, sb, task, patch, opts)
-	c := <-created
-	if c.sb != nil {
-		defer c.sb.Close(context.WithoutCancel(ctx))
+	return opts
+}
+
+func oldPath(task benchmarks.Task, opts grade.Options) bool {
+	return opts.SameContainer || task.Kind == benchmarks.KindOpenSWE && strings.TrimSpace(task.EvalScript) != ""
+}
+
+// GradePrepared is Grade with the test container from Prepare (called
+// with the same task and options), which it discards before returning.
+func GradePrepared(ctx context.Context, p *Prepared, sb sandbox.Sandbox, task benchmarks.Task, patch string, opts grade.Options) (grade.Outcome, error) {
+	opts = withDefaults(opts)
+	if oldPath(task, opts) {
+		p.Discard(ctx)
+		return grade.Grade(ctx, sb, task, patch, opts)
 	}
+	defer p.Discard(ctx)
+	app, out, done, err := grade.ApplyPhase(ctx, sb, task, patch, opts)
 	if !done {
 		return out, err
 	}
+	c := p.wait()
 	if c.err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: create the test container: %w", task.ID, c.err))
 	}
-	return testPhase(ctx, c.sb, task, app, opts, out)
+	return testPhase(ctx, c.sup, task, app, opts, out)
 }
 
 type createResult struct {
 	sb  sandbox.Sandbox
+	sup *supervision
 	err error
+}
+
+// supervision is a running supervisor exec waiting for its configuration
+// and files on stdin.
+type supervision struct {
+	stdin *io.PipeWriter
+	done  chan execDone
+	res   *execDone // once received
+}
+
+type execDone struct {
+	res sandbox.ExecResult
+	err error
+}
+
+// startSupervisor starts the supervisor in sb (warm: it imports the runner
+// before its configuration arrives).
+func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options, warm bool) *supervision {
+	pr, pw := io.Pipe()
+	s := &supervision{stdin: pw, done: make(chan execDone, 1)}
+	w := "-"
+	if warm {
+		w = "+"
+	}
+	go func() {
+		res, err := sb.Exec(ctx, sandbox.ExecRequest{
+			Cmd: []string{"bash", "-c", launcher, "sweval", supervisor, opts.Dir, w},
+			// Not the workspace: nothing there is resolved as root.
+			Dir: "/", Stdin: pr, User: "0:0",
+			// The supervisor enforces opts.Timeout on the tests; this
+			// bounds the wait for the apply phase and the supervisor.
+			Timeout:     opts.Timeout + 2*layoutTimeout,
+			OutputLimit: execOutputLimit(opts),
+		})
+		// A supervisor that is gone reads no more: unblock the writer.
+		pr.CloseWithError(errors.New("the test supervisor exited"))
+		s.done <- execDone{res, err}
+	}()
+	return s
+}
+
+// wait returns the supervisor's exec result.
+func (s *supervision) wait() execDone {
+	if s.res == nil {
+		d := <-s.done
+		s.res = &d
+	}
+	return *s.res
+}
+
+// abandon ends a supervisor that was given nothing (EOF on its stdin
+// makes it exit) and waits for its exec to return.
+func (s *supervision) abandon() {
+	if s == nil {
+		return
+	}
+	s.stdin.Close()
+	s.wait()
+}
+
+func outputLimit(opts grade.Options) int {
+	if opts.OutputLimit > 0 {
+		return opts.OutputLimit
+	}
+	return sandbox.DefaultOutputLimit
+}
+
+// execOutputLimit holds every section the supervisor writes.
+func execOutputLimit(opts grade.Options) int {
+	return outputLimit(opts) + 2*maxReportBytes + 128<<10
 }
 
 // runPlan is how the test phase runs one task.
@@ -85,16 +216,29 @@ type runPlan struct {
 	cmdLine string // bash text; $1 is the bootstrap, $2 the output directory
 	planted []testrun.Planted
 	files   map[string][]byte
+	warm    *warmRun // nil: the child starts the command cold
 }
 
-func testPhase(ctx context.Context, tsb sandbox.Sandbox, task benchmarks.Task, app grade.Applied, opts grade.Options, out grade.Outcome) (grade.Outcome, error) {
+// warmRun is a pytest run forked from the supervisor with the runner
+// already imported: the bootstrap's arguments, the shell words of the
+// task's options (split by Python's shlex, as bash would) and the
+// command's VAR=value prefix.
+type warmRun struct {
+	Prefix     string   `json:"prefix"`
+	Cwd        string   `json:"cwd"`
+	Watch      string   `json:"watch"`
+	Rest       string   `json:"rest"`
+	Directives []string `json:"directives"`
+}
+
+func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app grade.Applied, opts grade.Options, out grade.Outcome) (grade.Outcome, error) {
 	var log strings.Builder
 	log.WriteString(out.Log)
 	plan, err := makePlan(app, task.Repo, opts)
 	if err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
-	res, sr, err := runTests(ctx, tsb, app, plan, opts, &log)
+	res, sr, err := runTests(sup, app, plan, opts, &log)
 	if err != nil {
 		out.Log = log.String()
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
@@ -219,6 +363,11 @@ func makePlan(app grade.Applied, repo string, opts grade.Options) (runPlan, erro
 	fmt.Fprintf(&c, "exec %s$PY -I -B -c \"$1\" \"$2\" %s %s %s -p no:cacheprovider --maxfail=0 -o junit_family=xunit1 --junitxml=\"$2/junit.xml\" %s\n",
 		prefix, cwd, watch, rest, grade.QuoteAll(app.Script.Directives))
 	plan.cmdLine = c.String()
+	if watch == "+" {
+		// Not for pytest's own repository: the supervisor would import the
+		// runner under test as root.
+		plan.warm = &warmRun{Prefix: prefix, Cwd: cwd, Watch: watch, Rest: rest, Directives: app.Script.Directives}
+	}
 	return plan, nil
 }
 
@@ -339,28 +488,82 @@ done
 mkdir -p -m 0777 "$OUT" "$HOMEDIR"
 `
 
-// supervisor is the test phase's one exec, `python3 -I -S -B -c supervisor
-// <config JSON>`, run as root in a test container that keeps only
-// CAP_SETUID and CAP_SETGID. It lays the tree out (layoutScript, the tar on
-// its stdin), forks a child that drops to the test user and runs the test
-// command with its output in a file, enforces the timeout, then kills every
-// process of the test user (a helper that drops to that uid and
-// kill(-1)s: root without CAP_KILL cannot signal them itself) and only
-// then reads the output, records and JUnit report back, with O_NOFOLLOW
-// and size limits, and writes them as length-framed sections to its
-// stdout. No process of the test user ever holds that stdout, and none is
-// alive when it is written, so the channel and the exit status it carries
-// cannot be forged from the test run. One exec instead of a layout exec, a
-// test exec and a copy-out saves two Engine round trips per task.
+// supervisor is the test phase's one exec, started by launcher as
+// `python -I -S -B -c supervisor <workspace> <warm + or ->`, as root in a
+// test container that keeps only CAP_SETUID and CAP_SETGID. It starts with
+// the container, before the apply phase is done: with warm it imports the
+// runner (see its comment), then reads its configuration and the files to
+// lay out from stdin, lays the tree out (layoutScript), forks a child that
+// drops to the test user and runs the tests with its output in a file,
+// enforces the timeout, then kills every process of the test user (a
+// helper that drops to that uid and kill(-1)s: root without CAP_KILL
+// cannot signal them itself) and only then reads the output, records and
+// JUnit report back, with O_NOFOLLOW and size limits, and writes them as
+// length-framed sections to its stdout. No process of the test user ever
+// holds that stdout, and none is alive when it is written, so the channel
+// and the exit status it carries cannot be forged from the test run. One
+// exec instead of a layout exec, a test exec and a copy-out saves two
+// Engine round trips per task.
 const supervisor = `
 import os, sys, json, signal, stat, subprocess, time
-cfg = json.loads(sys.argv[1])
-uid, gid, out_dir = cfg["uid"], cfg["gid"], cfg["out"]
+work_dir, warm = sys.argv[1], sys.argv[2] == "+"
 sout = sys.stdout.buffer
 
 def section(name, data):
     sout.write(b"sweval-section %s %d\n" % (name.encode(), len(data)))
     sout.write(data)
+
+# The warm path (a pytest run): the runner is imported here, as root,
+# from the interpreter's own directories alone (isolated mode, no site
+# processing, nothing under the workspace on sys.path), so the child
+# forked for the tests does not import it again as the test user (on a
+# FUSE-backed overlay every lookup of another uid costs several times
+# root's). The child checks that a normal start would have found the same
+# modules, else it starts the runner cold.
+preloaded = {}
+if warm:
+    try:
+        import site
+        ws = os.path.realpath(work_dir)
+        sitedirs = [d for d in site.getsitepackages() if os.path.isdir(d)
+                    and not (os.path.realpath(d) + os.sep).startswith(ws + os.sep)]
+        sys.path.extend(sitedirs)
+        before = set(sys.modules)
+        import pytest, _pytest.config
+        for m in ["_pytest." + p for p in _pytest.config.default_plugins] + [
+                "_pytest.reports", "_pytest.runner", "_pytest.python", "_pytest.junitxml", "_pytest.main",
+                "_pytest.terminal", "_pytest.assertion.rewrite", "_pytest._code.code", "pluggy",
+                "xml.etree.ElementTree", "xml.dom.minidom", "pdb", "json"]:
+            try:
+                __import__(m)
+            except Exception:
+                pass
+        for n in set(sys.modules) - before:
+            f = getattr(sys.modules[n], "__file__", None) or ""
+            if "." not in n and any(f.startswith(d + os.sep) for d in sitedirs):
+                preloaded[n] = os.path.realpath(f)
+    except Exception:
+        preloaded = None
+
+# The configuration follows on stdin (a length line, then JSON), then
+# the files to lay out as a tar: the supervisor starts, and imports the
+# runner, while the patch is still being applied elsewhere. Unbuffered
+# reads: the layout's tar reads the rest of fd 0.
+def read_exactly(n):
+    b = []
+    while n > 0:
+        c = os.read(0, n)
+        if not c:
+            sys.exit(0)  # the harness gave up (the apply phase ended the grade)
+        b.append(c)
+        n -= len(c)
+    return b"".join(b)
+
+line = b""
+while not line.endswith(b"\n"):
+    line += read_exactly(1)
+cfg = json.loads(read_exactly(int(line)))
+uid, gid, out_dir = cfg["uid"], cfg["gid"], cfg["out"]
 
 lay = subprocess.run(["sh", "-c", cfg["layout"], "sh"] + cfg["layout_args"], stdin=0,
                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -393,6 +596,16 @@ def sweep():
         os._exit(0)
     os.waitpid(pid, 0)
 
+def origin(name):
+    for f in sys.meta_path:
+        try:
+            sp = f.find_spec(name, None)
+        except Exception:
+            continue
+        if sp is not None:
+            return os.path.realpath(sp.origin) if sp.origin else None
+    return None
+
 def child():
     as_agent()
     fd = os.open(os.path.join(out_dir, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -400,14 +613,31 @@ def child():
     os.dup2(fd, 2)
     os.close(fd)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
-    for s in (signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(s, signal.SIG_DFL)
-    env = dict(os.environ)
     for kv in cfg["env"]:
         k, _, v = kv.partition("=")
-        env[k] = v
+        os.environ[k] = v
     os.chdir(cfg["dir"])
-    os.execvpe("bash", ["bash", "-c", cfg["cmd"], "sweval"] + cfg["args"], env)
+    if preloaded and cfg.get("warm"):
+        import site, shlex
+        site.main()  # as the test user, as a normal start does
+        if all(origin(n) == f for n, f in preloaded.items()):
+            for kv in shlex.split(cfg["warm"]["prefix"]):
+                k, _, v = kv.partition("=")
+                os.environ[k] = os.path.expandvars(v)
+            w = cfg["warm"]
+            sys.argv = ["-c", out_dir, w["cwd"], w["watch"]] + shlex.split(w["rest"]) + [
+                "-p", "no:cacheprovider", "--maxfail=0", "-o", "junit_family=xunit1",
+                "--junitxml=" + os.path.join(out_dir, "junit.xml")] + w["directives"]
+            # A __main__ of its own, as "python -c" has.
+            import types
+            main = types.ModuleType("__main__")
+            sys.modules["__main__"] = main
+            exec(compile(cfg["args"][0], "<string>", "exec"), main.__dict__)
+            os._exit(70)
+    # Python ignores these; what it execs gets them back (as subprocess does).
+    for s in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(s, signal.SIG_DFL)
+    os.execvp("bash", ["bash", "-c", cfg["cmd"], "sweval"] + cfg["args"])
 
 def read_back(name, limit):
     # The test user owns the file: no links, no FIFOs, bounded; past the
@@ -438,12 +668,18 @@ def read_back(name, limit):
     finally:
         os.close(fd)
 
+sout.flush()
 signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGCHLD])
 start = time.monotonic()
 pid = os.fork()
 if pid == 0:
     try:
         child()
+    except BaseException as e:
+        try:
+            os.write(2, ("sweval runner: %r\n" % (e,)).encode())
+        finally:
+            os._exit(70)
     finally:
         os._exit(127)
 deadline, timed_out = start + cfg["timeout"], False
@@ -473,6 +709,16 @@ section("status", json.dumps(status).encode())
 sout.flush()
 `
 
+// launcher starts the supervisor on the interpreter the task's pytest
+// runs on (its shebang), so a warm run imports the same runner; never on
+// one the workspace holds (the test patch or the model's could place a
+// pytest there). Arguments: <supervisor> <workspace> <warm + or ->.
+const launcher = `PY=python3
+P=$(command -v pytest 2>/dev/null) && case $P in "$2"/*) ;; *) L=$(head -n1 -- "$P") && case $L in '#!'*) PY=${L#\#!};; esac;; esac
+case $PY in *"$2"*|*..*) PY=python3;; esac
+exec $PY -I -S -B -c "$1" "$2" "$3"
+`
+
 // supConfig is the supervisor's configuration (its one argument).
 type supConfig struct {
 	Dir         string   `json:"dir"`
@@ -484,6 +730,7 @@ type supConfig struct {
 	Cmd         string   `json:"cmd"`
 	Args        []string `json:"args"`
 	Env         []string `json:"env"`
+	Warm        *warmRun `json:"warm"`
 	Timeout     float64  `json:"timeout"`
 	OutputLimit int      `json:"output_limit"`
 	ReportLimit int      `json:"report_limit"`
@@ -550,9 +797,9 @@ func parseSections(b []byte) (supRun, error) {
 	return r, nil
 }
 
-// runTests lays the test container out and runs the tests in it, in one
-// exec of the supervisor.
-func runTests(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan runPlan, opts grade.Options, log *strings.Builder) (sandbox.ExecResult, supRun, error) {
+// runTests gives the waiting supervisor its configuration and the files to
+// lay out, and reads what it reports.
+func runTests(sup *supervision, app grade.Applied, plan runPlan, opts grade.Options, log *strings.Builder) (sandbox.ExecResult, supRun, error) {
 	names := make([]string, 0, len(plan.files))
 	for n := range plan.files {
 		names = append(names, n)
@@ -582,29 +829,25 @@ func runTests(ctx context.Context, sb sandbox.Sandbox, app grade.Applied, plan r
 	sort.Strings(dirs)
 	layoutArgs := []string{opts.Dir, outDir, homeDir, fmt.Sprint(len(app.Removed))}
 	layoutArgs = append(append(layoutArgs, app.Removed...), dirs...)
-	outputLimit := opts.OutputLimit
-	if outputLimit <= 0 {
-		outputLimit = sandbox.DefaultOutputLimit
-	}
 	cfg := supConfig{
 		Dir: opts.Dir, Out: outDir, UID: testrun.UID, GID: testrun.GID,
 		Layout: layoutScript, LayoutArgs: layoutArgs,
-		Cmd: plan.cmdLine, Args: []string{bootstrap, outDir},
+		Cmd: plan.cmdLine, Args: []string{bootstrap, outDir}, Warm: plan.warm,
 		Env:         append([]string{"HOME=" + homeDir, "PYTHONDONTWRITEBYTECODE=1"}, app.Spec.Env...),
 		Timeout:     opts.Timeout.Seconds(),
-		OutputLimit: outputLimit, ReportLimit: maxReportBytes,
+		OutputLimit: outputLimit(opts), ReportLimit: maxReportBytes,
 	}
 	js, err := json.Marshal(cfg)
 	if err != nil {
 		return sandbox.ExecResult{}, supRun{}, err
 	}
-	res, err := sb.Exec(ctx, sandbox.ExecRequest{
-		Cmd: []string{"python3", "-I", "-S", "-B", "-c", supervisor, string(js)},
-		Dir: opts.Dir, Stdin: &buf, User: "0:0",
-		// The supervisor enforces opts.Timeout; this bounds the supervisor.
-		Timeout:     opts.Timeout + layoutTimeout,
-		OutputLimit: outputLimit + 2*maxReportBytes + 128<<10,
-	})
+	// The length line, the configuration, the tar; then EOF. A failed
+	// write means the supervisor is gone: its result says why.
+	_, _ = fmt.Fprintf(sup.stdin, "%d\n%s", len(js), js)
+	_, _ = sup.stdin.Write(buf.Bytes())
+	sup.stdin.Close()
+	d := sup.wait()
+	res, err := d.res, d.err
 	if err != nil {
 		return res, supRun{}, fmt.Errorf("run the test supervisor: %w", err)
 	}
