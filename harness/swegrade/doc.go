@@ -8,24 +8,34 @@
 //     through the cascade, the test patch on top, with the grader's own git
 //     (private GIT_DIR, pinned config). No code of the repository runs.
 //     What changed is listed with git status and copied out.
-//   - Test phase, in a fresh container: the changed regular files are laid
-//     over the image's pristine tree as root, except what the model patch
-//     wrote that the runner or interpreter reads (grade.KeptFromTests:
-//     conftest.py, pytest.ini/.pytest.ini/tox.ini/setup.cfg/pyproject.toml,
+//   - Test phase, in a fresh container created at the same time as the
+//     apply container (Prepare; Grade for a caller that has its apply
+//     container already). A root supervisor starts in it at once (the
+//     container keeps CAP_SETUID/CAP_SETGID for root, nothing else) and,
+//     for pytest, imports the runner from the interpreter's own site
+//     directories before any file of the agent is in the container. Given
+//     the applied files, it lays the changed regular files over the
+//     image's pristine tree, except what the model patch wrote that the
+//     runner or interpreter reads (grade.KeptFromTests: conftest.py,
+//     pytest.ini/.pytest.ini/tox.ini/setup.cfg/pyproject.toml,
 //     sitecustomize/usercustomize, .pth, *.egg-info/*.dist-info metadata,
 //     top-level pytest/_pytest/pluggy shadows). Every file stays root's and
 //     read-only; directories outside .git become sticky and world-writable
 //     so honest tests can create files where they always did, but cannot
 //     change, rename or delete the repository's (hidden tests included).
-//     The tests then run as uid 1000 (no capabilities, no-new-privileges):
-//     the interpreter, the runner, /etc and site-packages are root's and
-//     unwritable, /tmp and new files in the repository are the only
-//     writable places, and no process of the apply phase exists. No
-//     grading secret lives in this container at all: the harness observes
-//     the exit code through exec and reads the records as root afterwards.
+//     It then forks the test run, which drops to uid 1000 (no
+//     capabilities, no-new-privileges): the interpreter, the runner, /etc
+//     and site-packages are root's and unwritable, /tmp and new files in
+//     the repository are the only writable places, and no process of the
+//     apply phase exists. When the run ends the supervisor kills every
+//     uid-1000 process and only then writes the output, the records and
+//     the JUnit report, length-framed, to its own stdout, which no test
+//     process ever held. No grading secret lives in this container at all.
 //
-// For pytest commands the harness's runner stands in for `pytest`:
-// `python -I -B -c <bootstrap>` (isolated: no PYTHON* variables, no cwd on
+// For pytest commands the harness's runner stands in for `pytest`: the
+// bootstrap, run in the forked child (or cold, `python -I -B -c
+// <bootstrap>`, for pytest's own repository or when a normal start would
+// find other modules than the supervisor imported) (isolated: no PYTHON* variables, no cwd on
 // sys.path, PYTEST_ADDOPTS/PYTEST_PLUGINS removed) calls pytest.main with
 // the task's own options, the directive files, -p no:cacheprovider,
 // --maxfail=0 and JUnit into a harness directory, and passes testrun's
