@@ -425,13 +425,40 @@ func TestIntegrationLogRoute(t *testing.T) {
 	task := r.task(t, "sweval-fixtures__textkit-1")
 	forgedExit := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport atexit as _a, os as _o\n_a.register(lambda: _o._exit(0))\n"}, true)
 	whoami := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": "\nimport os as _o\nassert _o.getuid() == 0, 'tests run as uid %d' % _o.getuid()\n"}, true)
+	// A forged -rA summary, printed at import with the bug unfixed (-s so
+	// they reach the log), then exit 0 before any test runs: for the
+	// declared ids only, and for every test function in the hidden file
+	// (canaries included, which the code can read but not tell apart).
+	forgeDeclared := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": `
+import os as _o, sys as _s
+print("=========================== short test summary info ============================")
+for _n in ("test_collapse_repeated_separators", "test_custom_separator_collapses", "test_basic",
+           "test_accents_dropped", "test_custom_separator", "test_strip_edges"):
+    print("PASSED tests/test_slug.py::" + _n)
+print("============================== 6 passed in 0.02s ===============================")
+_s.stdout.flush()
+_o._exit(0)
+`}, true)
+	forgeEvery := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": `
+import os as _o, re as _r, sys as _s
+print("=========================== short test summary info ============================")
+_t = _r.findall(r"(?m)^def (test\w*)", open("tests/test_slug.py").read())
+for _n in _t:
+    print("PASSED tests/test_slug.py::" + _n)
+print("============================== %d passed in 0.02s ===============================" % len(_t))
+_s.stdout.flush()
+_o._exit(0)
+`}, true)
 	cmd := "env pytest -rA" // not recognised as pytest: the log route
 	for _, c := range []struct {
 		name, patch string
 		skip        bool
 		want        result.Status
 		flag        string
+		cmd         string
 	}{
+		{name: "forged-declared-lines", patch: forgeDeclared, want: result.StatusUnresolved, flag: "grade:tamper-canary", cmd: "env pytest -rA -s"},
+		{name: "forged-every-line", patch: forgeEvery, want: result.StatusUnresolved, flag: "grade:tamper-canary", cmd: "env pytest -rA -s"},
 		{name: "gold", patch: task.Patch, want: result.StatusResolved},
 		{name: "test-patch-only", skip: true, want: result.StatusUnresolved},
 		{name: "atexit-exit-0", patch: forgedExit, want: result.StatusUnresolved, flag: "grade:tamper-exit-code"},
@@ -440,12 +467,16 @@ func TestIntegrationLogRoute(t *testing.T) {
 		{name: "not-root", patch: whoami, want: result.StatusUnresolved},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			out := r.grade(t, task, c.patch, grade.Options{TestCmd: cmd, SkipModelPatch: c.skip})
+			tc := cmd
+			if c.cmd != "" {
+				tc = c.cmd
+			}
+			out := r.grade(t, task, c.patch, grade.Options{TestCmd: tc, SkipModelPatch: c.skip})
 			if out.Status != c.want || out.Source != grade.ParserPytest {
 				t.Errorf("status %s via %s (%s), want %s via the log\n%s", out.Status, out.Source, out.Error, c.want, out.Log)
 			}
 			if c.flag != "" && !slices.Contains(out.Flags, c.flag) {
-				t.Errorf("flags %v, want %s\n%s", out.Flags, c.flag, out.Log)
+				t.Errorf("flags %v, want %s (%s %s %v)\n%s", out.Flags, c.flag, out.Status, out.Error, out.Tests, out.Log)
 			}
 			if c.flag == "" && len(out.Flags) > 0 {
 				t.Errorf("unexpected flags %v: %s", out.Flags, out.Error)

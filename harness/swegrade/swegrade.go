@@ -264,7 +264,7 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 		return finish(out, nil)
 	}
 	if !plan.pytest {
-		return finish(logRoute(out, task, app, res, &log))
+		return finish(logRoute(out, task, app, plan.planted, sr.status.OutputElided > 0, res, &log))
 	}
 	recs, rerr, junit, jerr := sr.records, error(nil), sr.junit, error(nil)
 	if sr.status.Records != "" {
@@ -298,12 +298,40 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 
 // logRoute scores a run whose printed log is the only channel (a test
 // command that is not pytest), cross-checked with the exit code observed
-// through exec: exit 0 while a declared test is reported failing means
-// the exit status was forged.
-func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, res sandbox.ExecResult, log *strings.Builder) (grade.Outcome, error) {
+// through exec: exit 0 while a declared test (or a planted canary) is
+// reported failing means the exit status was forged. Where canaries were
+// planted, a canary reported anything but failed, or a planted test
+// missing while a declared test is reported passed (and no output was
+// elided), means the log was forged (code under test can print any result
+// line it likes).
+func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, planted []testrun.Planted, elided bool, res sandbox.ExecResult, log *strings.Builder) (grade.Outcome, error) {
 	tests := grade.ParseLog(app.Spec, string(res.Output))
 	out.Source = app.Spec.Parser
 	grade.ScoreTests(&out, task, app.Spec, tests)
+	var flags, evidence []string
+	tamper := func(kind, ev string) {
+		flags = appendOnce(flags, "grade:tamper-"+kind)
+		evidence = append(evidence, kind+": "+ev)
+	}
+	declaredPassed := false
+	if out.TestsStatus != nil {
+		declaredPassed = len(out.TestsStatus.FailToPass.Success)+len(out.TestsStatus.PassToPass.Success) > 0
+	}
+	canaryFailed := false
+	for _, pl := range planted {
+		st, ok := plantedStatus(tests, pl)
+		switch {
+		case !ok && declaredPassed && !elided:
+			tamper(pl.Kind.String(), fmt.Sprintf("planted %s %s missing from the log while declared tests are reported passed", pl.Kind, pl.ID()))
+		case !ok:
+		case pl.Kind == testrun.Canary && (st == grade.Failed || st == grade.Error):
+			canaryFailed = true
+		case pl.Kind == testrun.Canary:
+			tamper("canary", fmt.Sprintf("must-fail test %s reported %s", pl.ID(), st))
+		case st != grade.Passed:
+			tamper("control", fmt.Sprintf("must-pass test %s reported %s", pl.ID(), st))
+		}
+	}
 	if res.ExitCode == 0 && out.TestsStatus != nil {
 		var failing []string
 		for _, id := range append(append([]string{}, out.TestsStatus.FailToPass.Failure...), out.TestsStatus.PassToPass.Failure...) {
@@ -312,13 +340,42 @@ func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, res sa
 			}
 		}
 		if len(failing) > 0 {
-			out.Flags = append(out.Flags, "grade:tamper-exit-code")
-			ev := fmt.Sprintf("exit-code: exit 0 observed, but the log reports %d declared test(s) failing (%s)", len(failing), strings.Join(failing[:min(3, len(failing))], ", "))
-			fmt.Fprintf(log, ">>>>> Tampering: %s\n", ev)
-			out.Status, out.Resolution, out.Error = result.StatusUnresolved, result.ResolvedNo, "grading detected tampering: "+ev
+			tamper("exit-code", fmt.Sprintf("exit 0 observed, but the log reports %d declared test(s) failing (%s)", len(failing), strings.Join(failing[:min(3, len(failing))], ", ")))
+		} else if canaryFailed {
+			tamper("exit-code", "exit 0 observed, but the log reports a planted must-fail test failing")
 		}
 	}
+	if len(flags) > 0 {
+		out.Flags = append(out.Flags, flags...)
+		ev := strings.Join(evidence, "; ")
+		fmt.Fprintf(log, ">>>>> Tampering: %s\n", ev)
+		out.Status, out.Resolution, out.Error = result.StatusUnresolved, result.ResolvedNo, "grading detected tampering: "+ev
+	}
 	return out, nil
+}
+
+// plantedStatus finds a planted test in a parsed log: sympy names it bare
+// ("test_x"), pytest's log by node id ("file::test_x").
+func plantedStatus(tests map[string]grade.TestStatus, pl testrun.Planted) (grade.TestStatus, bool) {
+	if s, ok := tests[pl.Name]; ok {
+		return s, true
+	}
+	if s, ok := tests[pl.ID()]; ok {
+		return s, true
+	}
+	for id, s := range tests {
+		if strings.HasSuffix(id, "::"+pl.Name) || strings.HasSuffix(id, ":"+pl.Name) {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// logCanaryParsers are the log formats whose runners collect the planted
+// tests (top-level test functions) and name them recognisably; Django's
+// runner collects only TestCase methods.
+var logCanaryParsers = map[string]bool{
+	grade.ParserSympy: true, grade.ParserPytest: true, grade.ParserPytestOptions: true, grade.ParserMatplotlib: true,
 }
 
 // makePlan chooses the runner and plants the canaries.
@@ -329,25 +386,32 @@ func makePlan(app grade.Applied, repo string, opts grade.Options) (runPlan, erro
 	}
 	cmd := app.Script.TestCommand
 	prefix, rest, cwdOnPath, ok := pytestCommand(app.Spec.TestCmd)
+	plant := func() {
+		var seed [8]byte
+		_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
+		s := binary.LittleEndian.Uint64(seed[:])
+		rng := mrand.New(mrand.NewPCG(s, s^0x5eeda1))
+		for _, d := range app.Script.Directives {
+			b, ok := plan.files[d]
+			if !ok || !strings.HasSuffix(d, ".py") {
+				continue
+			}
+			nb, planted := testrun.Plant(rng, d, b)
+			plan.files[d] = nb
+			plan.planted = append(plan.planted, planted...)
+		}
+	}
 	if !ok || opts.NoJUnit {
-		// Not pytest: the task's command as it is, its log the channel.
+		// Not pytest: the task's command as it is, its log the channel,
+		// with canaries where its runner collects them.
 		plan.cmdLine = "exec " + cmd + "\n"
+		if logCanaryParsers[app.Spec.Parser] {
+			plant()
+		}
 		return plan, nil
 	}
 	plan.pytest = true
-	var seed [8]byte
-	_, _ = rand.Read(seed[:]) // crypto/rand.Read never fails
-	s := binary.LittleEndian.Uint64(seed[:])
-	rng := mrand.New(mrand.NewPCG(s, s^0x5eeda1))
-	for _, d := range app.Script.Directives {
-		b, ok := plan.files[d]
-		if !ok || !strings.HasSuffix(d, ".py") {
-			continue
-		}
-		nb, planted := testrun.Plant(rng, d, b)
-		plan.files[d] = nb
-		plan.planted = append(plan.planted, planted...)
-	}
+	plant()
 	cwd, watch := "-", "+"
 	if cwdOnPath {
 		cwd = "+"
@@ -650,6 +714,8 @@ def read_back(name, limit):
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return None, "not a regular file"
+        if name == "output.log" and st.st_size > limit:
+            status["output_elided"] = st.st_size - limit
         def read(n):
             b = []
             while n > 0:
@@ -743,6 +809,9 @@ type supStatus struct {
 	Signal     int     `json:"signal"`
 	TimedOut   bool    `json:"timed_out"`
 	Seconds    float64 `json:"seconds"`
+	// OutputElided is how many bytes of the test output were cut from
+	// its middle (over the output limit).
+	OutputElided int64 `json:"output_elided"`
 	// Why a report could not be read back (absent when it was).
 	Records string `json:"records.jsonl"`
 	JUnit   string `json:"junit.xml"`

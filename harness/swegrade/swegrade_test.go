@@ -3,6 +3,9 @@ package swegrade
 import (
 	"slices"
 	"testing"
+
+	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/harness/testrun"
 )
 
 func TestPytestCommand(t *testing.T) {
@@ -42,5 +45,45 @@ not json
 	}
 	if got := integrity([]byte(`{"exit": 1}`)); len(got) != 0 {
 		t.Errorf("integrity of a clean run = %q", got)
+	}
+}
+
+// TestPlantedStatusInParsedLogs finds planted tests in real log formats:
+// sympy's bin/test --verbose names them bare, pytest's -rA by node id.
+func TestPlantedStatusInParsedLogs(t *testing.T) {
+	sympyLog := `============================= test process starts ==============================
+executable:         /usr/bin/python  (3.11.2-final-0) [CPython]
+sympy/core/tests/test_basic.py[3] 
+test__aresame ok
+test_separator_mixed_reduce F
+test_structure_basic ok                                                       [FAIL]
+
+________________________________________________________________________________
+___ sympy/core/tests/test_basic.py:test_separator_mixed_reduce ___
+Traceback (most recent call last):
+AssertionError
+`
+	pytestLog := `=========================== short test summary info ============================
+PASSED tests/test_slug.py::test_basic
+FAILED tests/test_slug.py::test_edges_dropped - assert 137 == 142
+============================== 1 failed, 1 passed in 0.02s ===============================
+`
+	for _, c := range []struct {
+		name   string
+		tests  map[string]grade.TestStatus
+		pl     testrun.Planted
+		want   grade.TestStatus
+		wantOK bool
+	}{
+		{"sympy canary", grade.ParseSympy(sympyLog), testrun.Planted{File: "sympy/core/tests/test_basic.py", Name: "test_separator_mixed_reduce"}, grade.Failed, true},
+		{"sympy control", grade.ParseSympy(sympyLog), testrun.Planted{File: "sympy/core/tests/test_basic.py", Name: "test_structure_basic", Kind: testrun.Control}, grade.Passed, true},
+		{"sympy missing", grade.ParseSympy(sympyLog), testrun.Planted{File: "sympy/core/tests/test_basic.py", Name: "test_absent"}, "", false},
+		{"pytest canary", grade.ParsePytest(pytestLog), testrun.Planted{File: "tests/test_slug.py", Name: "test_edges_dropped"}, grade.Failed, true},
+		{"pytest prefix is not a match", grade.ParsePytest(pytestLog), testrun.Planted{File: "tests/test_slug.py", Name: "test_edges"}, "", false},
+	} {
+		got, ok := plantedStatus(c.tests, c.pl)
+		if got != c.want || ok != c.wantOK {
+			t.Errorf("%s: plantedStatus = %q, %v; want %q, %v (parsed %v)", c.name, got, ok, c.want, c.wantOK, c.tests)
+		}
 	}
 }
