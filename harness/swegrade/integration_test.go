@@ -33,6 +33,7 @@ type rig struct {
 	// serial creates the apply container first and grades with Grade
 	// (a caller that has one), instead of Prepare + GradePrepared.
 	serial bool
+	tmpfs  int64 // the containers' /tmp size (0: the sandbox's default)
 }
 
 func newRig(t testing.TB) *rig {
@@ -79,7 +80,7 @@ func (r *rig) grade(t testing.TB, task benchmarks.Task, patch string, opts grade
 // errors under attack are part of what is compared).
 func (r *rig) tryGrade(task benchmarks.Task, patch string, opts grade.Options) (grade.Outcome, error) {
 	ctx := context.Background()
-	spec := sandbox.Spec{Image: r.images[task.ID], RunID: "swegrade-test", Task: task.ID, Workdir: task.Workdir()}
+	spec := sandbox.Spec{Image: r.images[task.ID], RunID: "swegrade-test", Task: task.ID, Workdir: task.Workdir(), TmpfsBytes: r.tmpfs}
 	if opts.Timeout == 0 {
 		opts.Timeout = 20 * time.Second
 	}
@@ -484,3 +485,47 @@ _o._exit(0)
 		})
 	}
 }
+
+// TestIntegrationHugeTestOutputIsCapped grades gold with a package that
+// prints 100 MiB at import (with -s, straight to the runner's stdout) in
+// containers whose /tmp holds 32 MiB: the output streams through the
+// supervisor, which keeps its head and tail, so neither /tmp nor memory
+// fills and the verdict is gold's.
+func TestIntegrationHugeTestOutputIsCapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the fixture grading run")
+	}
+	r := newRig(t)
+	r.tmpfs = 32 << 20
+	task := r.task(t, "sweval-fixtures__textkit-1")
+	root, err := fixtures.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(root, "testdata", "swe", "repos", "textkit")
+	read := func(p string) string {
+		b, err := os.ReadFile(filepath.Join(repo, filepath.FromSlash(p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	// Gold's fix (slug.py) and the package's last __init__.py, which prints.
+	loud := makePatch(t, r.cache, task, map[string]string{
+		"textkit/slug.py": read("gold/textkit/slug.py"),
+		"textkit/__init__.py": read("history/02-wrap/textkit/__init__.py") + `
+import os as _o
+_b = b"x" * (1 << 20) + b"\n"
+for _i in range(100):
+    _o.write(1, _b)
+`}, false)
+	out := r.grade(t, task, loud, grade.Options{TestCmd: "env pytest -rA -s", OutputLimit: 256 << 10})
+	if out.Status != result.StatusResolved || len(out.Flags) > 0 {
+		t.Fatalf("status %s flags %v (%s), want resolved with no flag\n%s", out.Status, out.Flags, out.Error, lastKB(out.Log))
+	}
+	if !strings.Contains(out.Log, "bytes elided ...]") || len(out.Log) > 1<<20 {
+		t.Errorf("log of %d bytes, want the output capped at 256 KiB with an elision marker", len(out.Log))
+	}
+}
+
+func lastKB(s string) string { return s[max(0, len(s)-1024):] }
