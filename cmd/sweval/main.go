@@ -43,6 +43,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			doc2repoCommand(),
 			redteamCommand(),
 			boardCommand(),
+			reportCommand(),
 			difficultyCommand(),
 			curateCommand(),
 			importCommand(),
