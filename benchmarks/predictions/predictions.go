@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/benchmarks/internal/records"
@@ -24,6 +25,10 @@ type Prediction struct {
 	Patch      string `json:"model_patch"` // null in the file reads as ""
 	// Source is where it was read ("file:line", "file#key", "gold").
 	Source string `json:"-"`
+	// InvalidUTF8 is set when the file's patch held bytes that are not
+	// UTF-8: JSON decoding replaced them with U+FFFD, so hunks touching
+	// Latin-1 or binary content will not apply as the model wrote them.
+	InvalidUTF8 bool `json:"-"`
 }
 
 // IsEmpty reports a patch with nothing to apply (SWE-bench's empty_patch).
@@ -135,5 +140,6 @@ func decode(rec *records.Record) (Prediction, *benchmarks.RecordError) {
 	if p.Patch, rerr = rec.String("model_patch"); rerr != nil {
 		return p, rerr
 	}
+	p.InvalidUTF8 = !utf8.Valid(rec.Fields["model_patch"])
 	return p, nil
 }

@@ -134,3 +134,34 @@ func TestResolve(t *testing.T) {
 		t.Errorf("empty spec: want an error")
 	}
 }
+
+// TestBadInputSaysWhatToDo covers inputs that once graded nothing or
+// changed a patch silently: a wrapper object, and bytes that are not UTF-8.
+func TestBadInputSaysWhatToDo(t *testing.T) {
+	for _, c := range []struct {
+		name, text string
+		wantErr    string // in the one record error
+		invalid    string // id whose patch is flagged InvalidUTF8
+	}{
+		{name: "wrapper object", text: `{"predictions": [{"instance_id": "a__b-1", "model_patch": ""}]}`, wantErr: `key "predictions" holds a list`},
+		{name: "latin-1 patch", text: "{\"instance_id\": \"a__b-1\", \"model_name_or_path\": \"m\", \"model_patch\": \"caf\xe9\"}\n", invalid: "a__b-1"},
+		{name: "utf-8 patch", text: "{\"instance_id\": \"a__b-1\", \"model_name_or_path\": \"m\", \"model_patch\": \"caf\u00e9\"}\n"},
+	} {
+		preds, errs, err := Read(context.Background(), strings.NewReader(c.text), "preds.json", Options{})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if c.wantErr != "" {
+			if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.wantErr) || !strings.Contains(errs[0].Error(), "jq") {
+				t.Errorf("%s: errors %v, want one saying %q and how to unwrap", c.name, errs, c.wantErr)
+			}
+			continue
+		}
+		for id, p := range preds {
+			if p.InvalidUTF8 != (id == c.invalid) {
+				t.Errorf("%s: %s InvalidUTF8 = %v", c.name, id, p.InvalidUTF8)
+			}
+		}
+	}
+}

@@ -49,6 +49,9 @@ func evalCommand() *cli.Command {
 			for _, e := range bad {
 				logger(c).Warn("skipping malformed prediction", "err", e)
 			}
+			if err := checkPredictions(c, preds, tasks, len(bad)); err != nil {
+				return err
+			}
 			shard, err := result.ParseShard(c.String("shard"))
 			if err != nil {
 				return err
@@ -141,4 +144,36 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n-1] + "…"
+}
+
+// checkPredictions warns about predictions that will not be graded as
+// written (ids outside the selected tasks, patches that were not UTF-8)
+// and fails when none matches a task: a run that grades nothing is a
+// mistake, not a result.
+func checkPredictions(c *cli.Context, preds map[string]predictions.Prediction, tasks []benchmarks.Task, malformed int) error {
+	known := make(map[string]bool, len(tasks))
+	for _, t := range tasks {
+		known[t.ID] = true
+	}
+	var unknown []string
+	matched := 0
+	for _, id := range slices.Sorted(maps.Keys(preds)) {
+		p := preds[id]
+		if !known[id] {
+			unknown = append(unknown, id)
+			continue
+		}
+		matched++
+		if p.InvalidUTF8 {
+			logger(c).Warn("prediction patch is not valid UTF-8: its invalid bytes were replaced by U+FFFD, so hunks on non-UTF-8 content will not apply", "instance", id, "at", p.Source)
+		}
+	}
+	if len(unknown) > 0 {
+		logger(c).Warn("predictions for instances outside the dataset selection are not graded", "count", len(unknown), "first", unknown[0], "dataset", c.String("dataset"))
+	}
+	if matched == 0 && len(tasks) > 0 {
+		return fmt.Errorf("%s: no prediction matches an instance of %s (%d read, %d malformed, %d for other instances): nothing to grade; check the instance_id values and --instance-ids/--filter/--slice",
+			c.String("predictions"), c.String("dataset"), len(preds), malformed, len(unknown))
+	}
+	return nil
 }

@@ -80,3 +80,24 @@ SWEVAL_TEST_EXIT_CODE=0
 		t.Errorf("second report:\n%s", out)
 	}
 }
+
+// TestEvalWithNothingToGradeFails: predictions that match no instance
+// (here a wrapper object) end in an error naming the file, not in an
+// empty table and exit 0. No container runs.
+func TestEvalWithNothingToGradeFails(t *testing.T) {
+	root, err := fixtures.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	preds := filepath.Join(dir, "wrapped.json")
+	if err := os.WriteFile(preds, []byte(`{"predictions": [{"instance_id": "sweval-fixtures__textkit-1", "model_patch": "x"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	err = newApp(&out, &errb).Run([]string{"sweval", "eval", "--dataset", filepath.Join(root, "testdata", "swe", "tasks.jsonl"),
+		"--predictions", preds, "--repo-cache", dir, "--output", filepath.Join(dir, "runs"), "--run-id", "nothing"})
+	if err == nil || !strings.Contains(err.Error(), "no prediction matches an instance") || !strings.Contains(err.Error(), "wrapped.json") {
+		t.Fatalf("err %v, want nothing-to-grade naming the file\n%s", err, errb.String())
+	}
+}

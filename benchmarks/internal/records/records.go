@@ -264,6 +264,9 @@ func decodeObject(dec *json.Decoder, rec *Record) error {
 	err := dec.Decode(&fields)
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case errors.As(err, &typeErr) && typeErr.Value == "array" && rec.Key != "":
+		// {"predictions": [...]}: a wrapper, not a file keyed by id.
+		rec.Err = rec.Error(rec.Key, fmt.Errorf("key %q holds a list, not a record: in a file keyed by id each key maps to one object; if the list holds the records, pass it alone (jq '.%s' FILE > records.json)", rec.Key, rec.Key))
 	case errors.As(err, &typeErr):
 		rec.Err = rec.Error("", fmt.Errorf("record is %s, not a JSON object", typeErr.Value))
 	case err != nil:
