@@ -133,13 +133,14 @@ func (b *Builder) Base(ctx context.Context, spec BaseSpec) (Ref, error) {
 		return Ref{}, fmt.Errorf("base image %s: %s: %w (full log: %s)", ref.Tag, what, err, lf.Name())
 	}
 
-	tmp, err := os.MkdirTemp(b.opts.TempDir, "sweval-rootfs-")
+	work, err := newWorkDir(b.opts.TempDir, rootfsPrefix)
 	if err != nil {
 		return Ref{}, fmt.Errorf("base image: temp dir: %w", err)
 	}
+	tmp := work.Path
 	rootfs := filepath.Join(tmp, "rootfs")
 	defer func() {
-		if err := removeRootfs(tmp); err != nil {
+		if err := work.Remove(); err != nil {
 			log.Warn("could not remove rootfs", "dir", tmp, "err", err)
 		}
 	}()

@@ -146,6 +146,8 @@ func newBuilder(cli engine, opts Options) *Builder {
 	if opts.PullBackoff <= 0 {
 		opts.PullBackoff = DefaultPullBackoff
 	}
+	// What a killed builder left in the temp dir goes now.
+	sweepWorkDirs(opts.TempDir, opts.Logger)
 	return &Builder{cli: cli, opts: opts, log: opts.Logger, pulls: make(chan struct{}, opts.PullConcurrency)}
 }
 

@@ -234,11 +234,12 @@ func (b *Builder) standardInstance(ctx context.Context, env Ref, task benchmarks
 	defer lf.Close()
 	fmt.Fprintf(lf, "# task %s: %s at %s from %s on %s\n", task.ID, task.Repo, sha, bare, env.Tag)
 
-	tmp, err := os.MkdirTemp(b.opts.TempDir, "sweval-testbed-")
+	work, err := newWorkDir(b.opts.TempDir, testbedPrefix)
 	if err != nil {
 		return fail("temp dir: %v", err)
 	}
-	defer os.RemoveAll(tmp)
+	defer work.Remove()
+	tmp := work.Path
 	t0 := time.Now()
 	testbed := filepath.Join(tmp, "testbed")
 	if err := b.prepareTestbed(ctx, bare, sha, testbed, lf); err != nil {
