@@ -36,9 +36,16 @@ func newWorkDir(parent, prefix string) (*workDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, ownerFile), os.O_RDWR|os.O_CREATE, 0o600)
+	// Locked under another name, then renamed into place: a sweeper never
+	// sees an owner file that is not locked yet (and leaves a directory
+	// without one alone for unownedTempGrace).
+	pending := filepath.Join(dir, ownerFile+".new")
+	f, err := os.OpenFile(pending, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err == nil {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			err = os.Rename(pending, filepath.Join(dir, ownerFile))
+		}
 		if err != nil {
 			f.Close()
 		}
