@@ -734,27 +734,7 @@ def read_back(name, limit):
 # The output comes through a pipe and only its head and tail are kept,
 # as the sandbox keeps exec output: a suite that prints gigabytes costs
 # neither the container's memory (/tmp is tmpfs) nor the harness's.
-class Capped:
-    def __init__(self, limit):
-        self.hcap, self.tcap = limit // 2, limit - limit // 2
-        self.head, self.tail, self.total = bytearray(), bytearray(), 0
-    def write(self, b):
-        self.total += len(b)
-        room = self.hcap - len(self.head)
-        if room > 0:
-            self.head += b[:room]
-            b = b[room:]
-        if b:
-            self.tail += b
-            if len(self.tail) > 2 * self.tcap:
-                del self.tail[:len(self.tail) - self.tcap]
-    def bytes(self):
-        tail = self.tail[-self.tcap:] if self.tcap else b""
-        cut = self.total - len(self.head) - len(tail)
-        if cut <= 0:
-            return bytes(self.head + tail), 0
-        return bytes(self.head) + b"\n[... %d bytes elided ...]\n" % cut + bytes(tail), cut
-
+` + testrun.CappedOutput + `
 import select
 output = Capped(cfg["output_limit"])
 rfd, wfd = os.pipe()

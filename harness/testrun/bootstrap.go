@@ -14,6 +14,32 @@ required_plugins =
 xfail_strict = false
 `
 
+// cappedOutput is a Python class keeping the head and tail of a stream
+// (limit bytes in all, the sandbox's elision marker between), for a
+// supervisor that reads its children's output through a pipe instead of
+// letting it fill a file in the container's tmpfs /tmp.
+const cappedOutput = `class Capped:
+    def __init__(self, limit):
+        self.hcap, self.tcap = limit // 2, limit - limit // 2
+        self.head, self.tail, self.total = bytearray(), bytearray(), 0
+    def write(self, b):
+        self.total += len(b)
+        room = self.hcap - len(self.head)
+        if room > 0:
+            self.head += b[:room]
+            b = b[room:]
+        if b:
+            self.tail += b
+            if len(self.tail) > 2 * self.tcap:
+                del self.tail[:len(self.tail) - self.tcap]
+    def bytes(self):
+        tail = self.tail[-self.tcap:] if self.tcap else b""
+        cut = self.total - len(self.head) - len(tail)
+        if cut <= 0:
+            return bytes(self.head + tail), 0
+        return bytes(self.head) + b"\n[... %d bytes elided ...]\n" % cut + bytes(tail), cut
+`
+
 // supervisor is the test phase's main, run once per container as root
 // with only CAP_SETUID and CAP_SETGID: `python3 -I -B -c supervisor
 // <harness dir> <out root> <rootdir> <site dir or -> <hidden conftest list
@@ -31,7 +57,7 @@ xfail_strict = false
 // test. Forking from one warm parent instead of starting one interpreter
 // per file saves the runner's import (about 0.4 s) per file.
 const supervisor = `
-import os, sys, json, signal, stat, time
+import os, sys, json, select, signal, stat, time
 h, outroot, root, site_dir, keep, uid, gid, per_file, report_limit = sys.argv[1:10]
 tests = sys.argv[10:]
 uid, gid, per_file, report_limit = int(uid), int(gid), float(per_file), int(report_limit)
@@ -52,12 +78,16 @@ status = os.fdopen(os.dup(1), "w", buffering=1)
 with open(keep) as f:
     hidden = set(l.strip() for l in f if l.strip())
 
-def as_agent():
+def as_agent(out=None):
     # Nothing of the supervisor's crosses over: not the status stream, not
-    # the exec's stdout (the child opens its own output once it is the agent).
+    # the exec's stdout (out, the write end of the file's output pipe,
+    # becomes 1 and 2).
+    if out is not None:
+        os.dup2(out, 1)
+        os.dup2(out, 2)
     os.closerange(3, 1 << 16)
     nul = os.open("/dev/null", os.O_RDWR)
-    for fd in (0, 1, 2):
+    for fd in (0,) if out is not None else (0, 1, 2):
         os.dup2(nul, fd)
     os.close(nul)
     os.setgroups([])
@@ -106,12 +136,8 @@ def keep_copy(src, dst, limit):
     finally:
         os.close(fd)
 
-def child(out, test):
-    as_agent()
-    fd = os.open(os.path.join(out, "output.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
+def child(out, test, wfd):
+    as_agent(wfd)
     for f in ("records.jsonl", "junit.xml"):
         try:
             os.remove(os.path.join(out, f))
@@ -132,7 +158,7 @@ def child(out, test):
     sys.stderr.flush()
     os._exit(int(rc))
 
-` + reportPlugin + `
+` + reportPlugin + cappedOutput + `
 for i, test in enumerate(tests):
     out, done = os.path.join(outroot, "run-%d" % i), os.path.join(outroot, "done-%d" % i)
     sweep()
@@ -141,15 +167,26 @@ for i, test in enumerate(tests):
     sys.stdout.flush()
     sys.stderr.flush()
     start = time.monotonic()
+    rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
-            child(out, test)
+            child(out, test, wfd)
         except BaseException as e:
             try:
                 os.write(2, ("sweval runner: %r\n" % (e,)).encode())
             finally:
                 os._exit(70)
+    os.close(wfd)
+    output, open_ = Capped(256 << 10), True
+    def pump(wait):
+        r, _, _ = select.select([rfd], [], [], wait)
+        if r:
+            b = os.read(rfd, 1 << 16)
+            if not b:
+                return False
+            output.write(b)
+        return True
     timed_out, st = False, 0
     while True:
         p, st = os.waitpid(pid, os.WNOHANG)
@@ -158,10 +195,20 @@ for i, test in enumerate(tests):
         if not timed_out and time.monotonic() - start > per_file:
             timed_out = True
             sweep()
-        time.sleep(0.02)
+        if open_:
+            open_ = pump(0.02)
+        else:
+            time.sleep(0.02)
     sweep()
+    # Every writer is dead now: the rest of the pipe, then EOF.
+    end = time.monotonic() + 5
+    while open_ and time.monotonic() < end:
+        open_ = pump(max(0.0, end - time.monotonic()))
+    os.close(rfd)
     os.mkdir(done, 0o755)
-    for name, limit in (("records.jsonl", report_limit), ("junit.xml", report_limit), ("output.log", 256 << 10)):
+    with open(os.path.join(done, "output.log"), "wb") as w:
+        w.write(output.bytes()[0])
+    for name, limit in (("records.jsonl", report_limit), ("junit.xml", report_limit)):
         keep_copy(os.path.join(out, name), os.path.join(done, name), limit)
     status.write("sweval-run " + json.dumps({"file": test, "exit": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
         "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0, "timed_out": timed_out,

@@ -11,6 +11,11 @@ import (
 // what it wrote. SWE-style grading (package swegrade) runs it too.
 const ReportPlugin = reportPlugin
 
+// CappedOutput is the Python class Capped(limit): write(bytes) keeps the
+// head and tail of a stream, bytes() returns them with the sandbox's
+// elision marker and how many bytes were cut.
+const CappedOutput = cappedOutput
+
 // Check cross-checks one pytest process that ran label (a file, or a set
 // of files in one process): the plugin's records against JUnit and the
 // exit code the harness observed, and the planted canaries and controls.
