@@ -74,6 +74,10 @@ type Result struct {
 	SandboxEvent  string   `json:"sandbox_event,omitempty"`
 	AuditFlags    []string `json:"audit_flags,omitempty"`
 	GuardRefusals int      `json:"guard_refusals,omitempty"`
+	// InfraRetries is how many attempts of this rollout ended in an
+	// infrastructure failure before this one (--retry-infra); each is kept
+	// under the rollout's attempts/.
+	InfraRetries int `json:"infra_retries,omitempty"`
 
 	PromptTokens     int      `json:"prompt_tokens,omitempty"`
 	CompletionTokens int      `json:"completion_tokens,omitempty"`

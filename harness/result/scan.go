@@ -266,6 +266,8 @@ func (d *decoder) member(key []byte, r *Result, skipTests, skipFeatures bool) er
 			r.AuditFlags = append(r.AuditFlags, s)
 			return err
 		})
+	case "infra_retries":
+		r.InfraRetries, err = d.int()
 	case "guard_refusals":
 		r.GuardRefusals, err = d.int()
 	case "prompt_tokens":

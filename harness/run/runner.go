@@ -218,6 +218,7 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 			return
 		}
 		out := safeRollout(ctx, w, job, fn)
+		retries := 0
 		for attempt := 0; out.Infra != "" && ctx.Err() == nil; attempt++ {
 			keepAttempt(opts, job, out, log)
 			if attempt >= opts.RetryInfra {
@@ -229,7 +230,9 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 			}
 			log.Info("retrying a rollout after an infrastructure failure", "instance", job.Task.ID, "rollout", job.Rollout, "attempt", attempt+2, "err", out.Infra)
 			out = safeRollout(ctx, w, job, fn)
+			retries++
 		}
+		out.Result.InfraRetries = retries
 		if ctx.Err() != nil {
 			log.Info("rollout interrupted; it will be redone on resume", "instance", job.Task.ID, "rollout", job.Rollout)
 			return

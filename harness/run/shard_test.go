@@ -175,3 +175,36 @@ func TestInfraFailuresAreRedoneNotRecorded(t *testing.T) {
 		t.Fatalf("resume: err %v, calls %v, resolved %d, infra %v", err, calls, rep.ResolvedInstances, rep.InfraErrors)
 	}
 }
+
+// TestInfraRetryThatSucceedsIsCounted: a rollout whose first attempt hit
+// an infrastructure failure and whose retry succeeded is recorded once,
+// with the retry counted (the board reports it) and the failed attempt kept.
+func TestInfraRetryThatSucceedsIsCounted(t *testing.T) {
+	dir := t.TempDir()
+	jobs := []Job{{Task: benchmarks.Task{ID: "ok"}}, {Task: benchmarks.Task{ID: "blip"}}}
+	calls := map[string]int{}
+	fn := func(_ context.Context, _ Worker, j Job) Output {
+		calls[j.Task.ID]++
+		if j.Task.ID == "blip" && calls["blip"] == 1 {
+			return Output{Result: result.Result{Status: result.StatusError, Error: "start sandbox: daemon busy"}, Infra: "start sandbox: daemon busy"}
+		}
+		return Output{Result: result.Result{Status: result.StatusResolved, Resolved: true}}
+	}
+	if _, err := Execute(context.Background(), Options{Dir: dir, RunID: "r", RetryInfra: 2}, jobs, fn); err != nil {
+		t.Fatal(err)
+	}
+	all, err := result.LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retries := map[string]int{}
+	for _, r := range all {
+		retries[r.InstanceID] = r.InfraRetries
+	}
+	if len(all) != 2 || retries["blip"] != 1 || retries["ok"] != 0 {
+		t.Fatalf("results %d, retries %v: want each once, blip with 1 retry", len(all), retries)
+	}
+	if _, err := os.Stat(filepath.Join(RolloutDir(dir, "blip", 0), "attempts", "1", "result.json")); err != nil {
+		t.Errorf("the failed attempt was not kept: %v", err)
+	}
+}

@@ -84,7 +84,10 @@ type Row struct {
 	// Flagged counts rollouts with audit flags; PassFractionUnflagged is
 	// the mean pass fraction with them excluded (instances whose every
 	// rollout is flagged drop out).
-	Flagged               int      `json:"flagged_rollouts"`
+	Flagged int `json:"flagged_rollouts"`
+	// Retried counts rollouts recorded only after infrastructure retries
+	// (--retry-infra): their verdicts are real, but the run needed them.
+	Retried               int      `json:"infra_retried_rollouts"`
 	PassFractionUnflagged Estimate `json:"mean_pass_fraction_unflagged"`
 	ResolvedUnflagged     Estimate `json:"resolved_rate_unflagged"`
 
@@ -118,6 +121,7 @@ type instAcc struct {
 type group struct {
 	insts                     map[string]*instAcc
 	rollouts, errors, flagged int
+	retried                   int
 	prompt, completion        float64
 	cost, wall                float64
 	unpriced                  int
@@ -168,6 +172,9 @@ func (a *Aggregator) Add(r *result.Result) {
 		g.flagged++
 	}
 	g.rollouts++
+	if r.InfraRetries > 0 {
+		g.retried++
+	}
 	if r.Status == result.StatusError {
 		g.errors++
 	}
@@ -272,7 +279,7 @@ func (a *Aggregator) row(k groupKey, opts Options) Row {
 		K: opts.K, PassAtK: est[4], PassAtKInstances: est[4].N,
 		MeanPromptTokens: g.prompt / rn, MeanCompletionTokens: g.completion / rn,
 		UnpricedRollouts: g.unpriced, WallPerRollout: g.wall / rn,
-		Flagged: g.flagged, PassFractionUnflagged: est[5], ResolvedUnflagged: est[6],
+		Flagged: g.flagged, Retried: g.retried, PassFractionUnflagged: est[5], ResolvedUnflagged: est[6],
 		scores: frac,
 	}
 	if g.unpriced == 0 {

@@ -245,3 +245,23 @@ func TestLoadExcludesInstances(t *testing.T) {
 		t.Errorf("markdown board does not say what was excluded: %v\n%s", err, buf.String())
 	}
 }
+
+// TestRetriedRolloutsAreCounted: rollouts recorded after infrastructure
+// retries are counted per row and named under the table.
+func TestRetriedRolloutsAreCounted(t *testing.T) {
+	a := NewAggregator()
+	for i, retries := range []int{0, 2, 1, 0} {
+		a.Add(&result.Result{Model: "A", Scaffold: "oh", Benchmark: "swe", InstanceID: fmt.Sprint("i", i), Status: result.StatusResolved, Resolved: true, InfraRetries: retries})
+	}
+	b := a.Board(Options{})
+	if len(b.Rows) != 1 || b.Rows[0].Retried != 2 {
+		t.Fatalf("rows %+v, want one row with 2 retried rollouts", b.Rows)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, b, "table"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "rollouts recorded after infrastructure retries (--retry-infra): A/oh/swe 2 of 4") {
+		t.Errorf("table lacks the retry note:\n%s", buf.String())
+	}
+}

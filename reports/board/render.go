@@ -47,8 +47,20 @@ func Render(w io.Writer, b *Board, format string) error {
 	return fmt.Errorf("unknown board format %q: want one of %s", format, strings.Join(Formats, ", "))
 }
 
-// excludedNote says how many instances an exclusion file left out.
+// excludedNote says how many instances an exclusion file left out, and
+// how many rollouts needed infrastructure retries.
 func excludedNote(w io.Writer, b *Board) error {
+	var retried []string
+	for _, r := range b.Rows {
+		if r.Retried > 0 {
+			retried = append(retried, fmt.Sprintf("%s/%s/%s %d of %d", r.Model, r.Scaffold, r.Benchmark, r.Retried, r.Rollouts))
+		}
+	}
+	if len(retried) > 0 {
+		if _, err := fmt.Fprintf(w, "\nrollouts recorded after infrastructure retries (--retry-infra): %s\n", strings.Join(retried, ", ")); err != nil {
+			return err
+		}
+	}
 	if len(b.Excluded) == 0 {
 		return nil
 	}
