@@ -196,6 +196,9 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		cli.Close()
 		return run.Environment{}, nil, err
 	}
+	// Starts back off when the daemon slows down: each worker's grade
+	// starts two containers at once, so up to twice the workers fly.
+	env.Runtime = sandbox.Ramp(env.Runtime, sandbox.RampOptions{Max: max(2*c.Int("workers"), 4), Logger: log})
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
