@@ -637,33 +637,7 @@ if lay.returncode != 0:
     sout.flush()
     sys.exit(0)
 
-def as_agent(out=None):
-    # Nothing of the supervisor's crosses over, its stdout least of all
-    # (out, the write end of the output pipe, becomes 1 and 2).
-    if out is not None:
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-    os.closerange(3, 1 << 16)
-    nul = os.open("/dev/null", os.O_RDWR)
-    for fd in (0,) if out is not None else (0, 1, 2):
-        os.dup2(nul, fd)
-    os.close(nul)
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-
-def sweep():
-    # kill(-1) from the test user's uid reaches exactly its processes.
-    pid = os.fork()
-    if pid == 0:
-        try:
-            as_agent()
-            os.kill(-1, signal.SIGKILL)
-        except BaseException:
-            pass
-        os._exit(0)
-    os.waitpid(pid, 0)
-
+` + testrun.AgentProcs + `
 def origin(name):
     for f in sys.meta_path:
         try:

@@ -14,6 +14,38 @@ required_plugins =
 xfail_strict = false
 `
 
+// agentProcs are the supervisors' two ways into the agent's uid (Python
+// source; the globals uid and gid name it): as_agent(out) drops a forked
+// child to it with nothing of the supervisor's open (out, a pipe's write
+// end, becomes its stdout and stderr), and sweep() kills every process of
+// that uid from a helper that drops first (kill(-1) from the agent's uid
+// reaches exactly the agent's processes; root without CAP_KILL could not
+// signal them).
+const agentProcs = `def as_agent(out=None):
+    if out is not None:
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+    os.closerange(3, 1 << 16)
+    nul = os.open("/dev/null", os.O_RDWR)
+    for fd in (0,) if out is not None else (0, 1, 2):
+        os.dup2(nul, fd)
+    os.close(nul)
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+def sweep():
+    pid = os.fork()
+    if pid == 0:
+        try:
+            as_agent()
+            os.kill(-1, signal.SIGKILL)
+        except BaseException:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+`
+
 // cappedOutput is a Python class keeping the head and tail of a stream
 // (limit bytes in all, the sandbox's elision marker between), for a
 // supervisor that reads its children's output through a pipe instead of
@@ -78,34 +110,7 @@ status = os.fdopen(os.dup(1), "w", buffering=1)
 with open(keep) as f:
     hidden = set(l.strip() for l in f if l.strip())
 
-def as_agent(out=None):
-    # Nothing of the supervisor's crosses over: not the status stream, not
-    # the exec's stdout (out, the write end of the file's output pipe,
-    # becomes 1 and 2).
-    if out is not None:
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-    os.closerange(3, 1 << 16)
-    nul = os.open("/dev/null", os.O_RDWR)
-    for fd in (0,) if out is not None else (0, 1, 2):
-        os.dup2(nul, fd)
-    os.close(nul)
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-
-def sweep():
-    # kill(-1) from the agent's uid reaches exactly the agent's processes.
-    pid = os.fork()
-    if pid == 0:
-        try:
-            as_agent()
-            os.kill(-1, signal.SIGKILL)
-        except Exception:
-            pass
-        os._exit(0)
-    os.waitpid(pid, 0)
-
+` + agentProcs + `
 def drop_conftests():
     for dp, dns, fns in os.walk(root):
         dns[:] = [d for d in dns if d not in (".git", ".sweval-site")]

@@ -16,6 +16,10 @@ const ReportPlugin = reportPlugin
 // elision marker and how many bytes were cut.
 const CappedOutput = cappedOutput
 
+// AgentProcs is the Python source of as_agent(out) and sweep(), a root
+// supervisor's way into the agent's uid (the globals uid and gid).
+const AgentProcs = agentProcs
+
 // Check cross-checks one pytest process that ran label (a file, or a set
 // of files in one process): the plugin's records against JUnit and the
 // exit code the harness observed, and the planted canaries and controls.
