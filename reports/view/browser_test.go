@@ -182,8 +182,23 @@ func TestBrowseExampleRunInChromium(t *testing.T) {
 		}
 	}
 	// Server-side filter: only the audit-flagged rollouts.
-	if err := chromedp.Run(ctx, chromedp.SetValue(`select[name="flag"]`, "any", chromedp.ByQuery), chromedp.Click("#apply", chromedp.ByQuery),
-		chromedp.WaitVisible("#instances"), chromedp.Evaluate(`document.querySelectorAll("#instances tr.inst-row").length`, &nrows)); err != nil {
+	// The click navigates: wait for the filtered page, not the old one
+	// still on screen (CI once counted the unfiltered rows).
+	if err := chromedp.Run(ctx, chromedp.SetValue(`select[name="flag"]`, "any", chromedp.ByQuery), chromedp.Click("#apply", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var ready bool
+		err := chromedp.Run(ctx, chromedp.Evaluate(`location.search.includes("flag=any") && document.readyState === "complete"`, &ready))
+		if err == nil && ready {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the filtered page did not load: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := chromedp.Run(ctx, chromedp.WaitVisible("#instances"), chromedp.Evaluate(`document.querySelectorAll("#instances tr.inst-row").length`, &nrows)); err != nil {
 		t.Fatal(err)
 	}
 	flagged := 0
