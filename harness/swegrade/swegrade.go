@@ -276,10 +276,6 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 	var tro testrun.Outcome
 	testrun.Check("the test run", res, recs, rerr, junit, jerr, plan.planted, &tro)
 	out.Source = "plugin"
-	for _, b := range integrity(recs) {
-		tro.Flags = appendOnce(tro.Flags, "grade:tamper-runner")
-		tro.Evidence = append(tro.Evidence, "runner: changed during the run: "+b)
-	}
 	if tro.Tampered() {
 		out.Flags = append(out.Flags, tro.Flags...)
 		fmt.Fprintf(&log, ">>>>> Tampering: %s\n", strings.Join(tro.Evidence, "; "))
@@ -482,45 +478,7 @@ import pytest
 import _pytest.reports, _pytest.runner, _pytest.python, _pytest.junitxml, _pytest.main, pluggy
 rec = open(os.path.join(out, "records.jsonl"), "w", buffering=1)
 ` + testrun.ReportPlugin + `
-# Before any code of the repository is imported: what reporting rests on.
-# A change to any of it, or a hook implementation added after the session
-# started, is recorded (the harness flags grade:tamper-runner).
-_watched = [_pytest.reports.TestReport, _pytest.reports.BaseReport, _pytest.runner.CallInfo,
-            _pytest.python.Function, _pytest.junitxml.LogXML, SwevalReport]
-_watched += [c for c in vars(pluggy).values() if isinstance(c, type)]
-_snap = [(c, dict(vars(c))) for c in _watched]
-_mods = [(m, dict(vars(m))) for m in (_pytest.runner, _pytest.python, _pytest.reports, _pytest.main)]
-_hooks = ("pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus",
-          "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtestloop")
-def _code(v):
-    # Behaviour, not state (pytest keeps flags on its classes).
-    return callable(v) or isinstance(v, (property, classmethod, staticmethod))
-def _impls(config):
-    return {h: [(i.plugin_name, i.function) for i in getattr(config.hook, h).get_hookimpls()] for h in _hooks}
-class SwevalWatch:
-    def __init__(self, write=rec.write, dumps=json.dumps, snap=_snap, mods=_mods):
-        self.w, self.d, self.snap, self.mods, self.base, self.seen = write, dumps, snap, mods, None, set()
-    def pytest_sessionstart(self, session):
-        self.config = session.config
-        self.base = _impls(session.config)
-    def check(self):
-        bad = []
-        for c, d in self.snap:
-            now = vars(c)
-            bad += ["%s.%s" % (c.__name__, k) for k in set(d) | set(now)
-                    if now.get(k) is not d.get(k) and (_code(now.get(k)) or _code(d.get(k)))]
-        for m, d in self.mods:
-            bad += ["%s.%s" % (m.__name__, k) for k, v in d.items() if callable(v) and vars(m).get(k) is not v]
-        if self.base is not None:
-            now = _impls(self.config)
-            bad += ["hook %s: %s" % (h, n) for h in _hooks for n, f in now[h] if (n, f) not in self.base[h]]
-        for b in sorted(set(bad) - self.seen):
-            self.seen.add(b)
-            self.w(self.d({"integrity": b}) + "\n")
-    def pytest_runtest_logreport(self, report):
-        self.check()
-    def pytest_sessionfinish(self, session):
-        self.check()
+` + testrun.WatchPlugin + `
 rc = pytest.main(args, plugins=[SwevalReport(), SwevalWatch()] if watch else [SwevalReport()])
 rec.write(json.dumps({"exit": int(rc)}) + "\n")
 rec.close()
@@ -947,24 +905,6 @@ func runTests(sup *supervision, app grade.Applied, plan runPlan, opts grade.Opti
 
 // maxReportBytes bounds each report file read back.
 const maxReportBytes = 64 << 20
-
-// integrity returns what the runner's watch recorded as changed (reporting
-// classes, runner functions, hook implementations added mid-session).
-func integrity(recs []byte) []string {
-	var out []string
-	for _, l := range bytes.Split(recs, []byte("\n")) {
-		var r struct {
-			Integrity *string `json:"integrity"`
-		}
-		if json.Unmarshal(l, &r) == nil && r.Integrity != nil {
-			out = append(out, *r.Integrity)
-		}
-	}
-	if len(out) > 10 {
-		out = append(out[:10], fmt.Sprintf("... and %d more", len(out)-10))
-	}
-	return out
-}
 
 func appendOnce(list []string, s string) []string {
 	if slices.Contains(list, s) {

@@ -1,7 +1,6 @@
 package swegrade
 
 import (
-	"slices"
 	"testing"
 
 	"github.com/sweval/sweval/harness/grade"
@@ -28,23 +27,6 @@ func TestPytestCommand(t *testing.T) {
 		if prefix != c.prefix || rest != c.rest || cwd != c.cwd || ok != c.ok {
 			t.Errorf("pytestCommand(%q) = %q, %q, %v, %v; want %q, %q, %v, %v", c.cmd, prefix, rest, cwd, ok, c.prefix, c.rest, c.cwd, c.ok)
 		}
-	}
-}
-
-func TestIntegrity(t *testing.T) {
-	recs := []byte(`{"id": "t.py::a", "when": "call", "outcome": "passed", "xfail": false}
-{"integrity": "TestReport.__init__"}
-not json
-{"integrity": "hook pytest_runtest_logreport: forge"}
-{"exit": 1}
-`)
-	got := integrity(recs)
-	want := []string{"TestReport.__init__", "hook pytest_runtest_logreport: forge"}
-	if !slices.Equal(got, want) {
-		t.Errorf("integrity = %q, want %q", got, want)
-	}
-	if got := integrity([]byte(`{"exit": 1}`)); len(got) != 0 {
-		t.Errorf("integrity of a clean run = %q", got)
 	}
 }
 

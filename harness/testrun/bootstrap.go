@@ -14,6 +14,56 @@ required_plugins =
 xfail_strict = false
 `
 
+// watchPlugin is the harness's second pytest plugin (Python source;
+// needs json, rec and SwevalReport defined): executed before any code of
+// the workspace is imported, it snapshots the classes and runner
+// functions reporting rests on, and SwevalWatch records, at every report
+// and at the session's end, each change it sees and each reporting hook
+// implementation added after the session started, as {"integrity": ...}
+// lines in the records (Check flags grade:tamper-runner). The code under
+// test shares the process, so this raises the bar for an in-process
+// forgery (a thread that patches the report class late, when the canaries
+// have already run) rather than closing it.
+const watchPlugin = `import _pytest.reports, _pytest.runner, _pytest.python, _pytest.junitxml, _pytest.main, pluggy
+_watched = [_pytest.reports.TestReport, _pytest.reports.BaseReport, _pytest.runner.CallInfo,
+            _pytest.python.Function, _pytest.junitxml.LogXML, SwevalReport]
+_watched += [c for c in vars(pluggy).values() if isinstance(c, type)]
+_snap = [(c, dict(vars(c))) for c in _watched]
+_mods = [(m, dict(vars(m))) for m in (_pytest.runner, _pytest.python, _pytest.reports, _pytest.main)]
+_hooks = ("pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_report_teststatus",
+          "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_runtest_call", "pytest_runtestloop")
+def _code(v):
+    # Behaviour, not state (pytest keeps flags on its classes).
+    return callable(v) or isinstance(v, (property, classmethod, staticmethod))
+def _impls(config):
+    return {h: [(i.plugin_name, i.function) for i in getattr(config.hook, h).get_hookimpls()] for h in _hooks}
+class SwevalWatch:
+    def __init__(self, write=None, dumps=json.dumps, snap=_snap, mods=_mods):
+        # rec is bound when the plugin is made, before the workspace's code runs.
+        self.w, self.d, self.snap, self.mods, self.base, self.seen = write or rec.write, dumps, snap, mods, None, set()
+    def pytest_sessionstart(self, session):
+        self.config = session.config
+        self.base = _impls(session.config)
+    def check(self):
+        bad = []
+        for c, d in self.snap:
+            now = vars(c)
+            bad += ["%s.%s" % (c.__name__, k) for k in set(d) | set(now)
+                    if now.get(k) is not d.get(k) and (_code(now.get(k)) or _code(d.get(k)))]
+        for m, d in self.mods:
+            bad += ["%s.%s" % (m.__name__, k) for k, v in d.items() if callable(v) and vars(m).get(k) is not v]
+        if self.base is not None:
+            now = _impls(self.config)
+            bad += ["hook %s: %s" % (h, n) for h in _hooks for n, f in now[h] if (n, f) not in self.base[h]]
+        for b in sorted(set(bad) - self.seen):
+            self.seen.add(b)
+            self.w(self.d({"integrity": b}) + "\n")
+    def pytest_runtest_logreport(self, report):
+        self.check()
+    def pytest_sessionfinish(self, session):
+        self.check()
+`
+
 // agentProcs are the supervisors' two ways into the agent's uid (Python
 // source; the globals uid and gid name it): as_agent(out) drops a forked
 // child to it with nothing of the supervisor's open (out, a pipe's write
@@ -156,14 +206,14 @@ def child(out, test, wfd):
     os.chdir(root)
     rc = pytest.main(["-c", os.path.join(h, "pytest.ini"), "--rootdir", root, "--confcutdir", root,
                       "-p", "no:cacheprovider", "-o", "addopts=", "-o", "junit_family=xunit1",
-                      "--junitxml", os.path.join(out, "junit.xml"), "-rA", test], plugins=[SwevalReport()])
+                      "--junitxml", os.path.join(out, "junit.xml"), "-rA", test], plugins=[SwevalReport(), SwevalWatch()])
     rec.write(json.dumps({"exit": int(rc)}) + "\n")
     rec.close()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(int(rc))
 
-` + reportPlugin + cappedOutput + `
+` + reportPlugin + watchPlugin + cappedOutput + `
 for i, test in enumerate(tests):
     out, done = os.path.join(outroot, "run-%d" % i), os.path.join(outroot, "done-%d" % i)
     sweep()

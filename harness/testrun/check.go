@@ -309,11 +309,15 @@ func checkRun(file string, r sandbox.ExecResult, recs []byte, rerr error, junit 
 		}
 		return
 	}
+	tampered := false
+	for _, b := range integrity(recs) {
+		out.flag("runner", file+": changed during the run: "+b)
+		tampered = true
+	}
 	js, jperr := map[string]grade.TestStatus(nil), jerr
 	if jerr == nil {
 		js, jperr = grade.ParseJUnitXML(junit)
 	}
-	tampered := false
 	if jperr != nil {
 		out.flag("junit", fmt.Sprintf("%s: tests reported but no readable JUnit report: %v", file, jperr))
 		tampered = true
@@ -401,4 +405,23 @@ func sameStatus(a, b grade.TestStatus) bool {
 		return s
 	}
 	return norm(a) == norm(b)
+}
+
+// integrity returns what the runner's watch (SwevalWatch) recorded as
+// changed: reporting classes, runner functions, hook implementations
+// added mid-session.
+func integrity(recs []byte) []string {
+	var out []string
+	for _, l := range bytes.Split(recs, []byte("\n")) {
+		var r struct {
+			Integrity *string `json:"integrity"`
+		}
+		if json.Unmarshal(l, &r) == nil && r.Integrity != nil {
+			out = append(out, *r.Integrity)
+		}
+	}
+	if len(out) > 10 {
+		out = append(out[:10], fmt.Sprintf("... and %d more", len(out)-10))
+	}
+	return out
 }

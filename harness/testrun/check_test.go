@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -95,5 +96,22 @@ func TestCheckRun(t *testing.T) {
 				t.Errorf("%d tests scored, want %d: %v", len(out.Tests), c.tests, out.Tests)
 			}
 		})
+	}
+}
+
+func TestIntegrity(t *testing.T) {
+	recs := []byte(`{"id": "t.py::a", "when": "call", "outcome": "passed", "xfail": false}
+{"integrity": "TestReport.__init__"}
+not json
+{"integrity": "hook pytest_runtest_logreport: forge"}
+{"exit": 1}
+`)
+	got := integrity(recs)
+	want := []string{"TestReport.__init__", "hook pytest_runtest_logreport: forge"}
+	if !slices.Equal(got, want) {
+		t.Errorf("integrity = %q, want %q", got, want)
+	}
+	if got := integrity([]byte(`{"exit": 1}`)); len(got) != 0 {
+		t.Errorf("integrity of a clean run = %q", got)
 	}
 }

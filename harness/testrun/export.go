@@ -20,6 +20,12 @@ const CappedOutput = cappedOutput
 // supervisor's way into the agent's uid (the globals uid and gid).
 const AgentProcs = agentProcs
 
+// WatchPlugin is the Python source of SwevalWatch, the plugin that
+// records changes to the runner's reporting code (see watchPlugin); a
+// runner executes it after SwevalReport is defined and before any code of
+// the workspace is imported.
+const WatchPlugin = watchPlugin
+
 // Check cross-checks one pytest process that ran label (a file, or a set
 // of files in one process): the plugin's records against JUnit and the
 // exit code the harness observed, and the planted canaries and controls.
