@@ -371,11 +371,8 @@ func gradeSWEBench(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task
 		out.Status, out.Error = result.StatusUnresolved, "test run killed: out of memory"
 		return out, nil
 	}
-	if code != 0 && !StatusMap(tests).hasFailure() {
-		if hint := notFoundHint(code, testOut); hint != "" {
-			return infra(out, fmt.Errorf("the test command could not start: %s", hint))
-		}
-		return infra(out, fmt.Errorf("the test command exited %d but no failing test was parsed (%d results via %s): the run is unreadable, not a pass", code, len(tests), source))
+	if err := UnreadableRun(code, tests, testOut, source); err != nil {
+		return infra(out, err)
 	}
 	if len(task.FailToPass) == 0 && len(task.PassToPass) == 0 {
 		// Nothing listed: the exit code decides.
@@ -470,4 +467,18 @@ func lookup(tests map[string]TestStatus, id string) (TestStatus, bool) {
 // durationArg is a duration as timeout(1) reads it ("12.500s").
 func durationArg(d time.Duration) string {
 	return strconv.FormatFloat(max(d.Seconds(), 0.001), 'f', 3, 64) + "s"
+}
+
+// UnreadableRun is the error for a test run that exited non-zero with no
+// failing test in its parsed results: the run could not be read (or the
+// program could not start, exit 127, whose missing program it names), so
+// it is neither a pass nor the model's failure. Nil when the run reads.
+func UnreadableRun(code int, tests map[string]TestStatus, output, source string) error {
+	if code == 0 || StatusMap(tests).hasFailure() {
+		return nil
+	}
+	if hint := notFoundHint(code, output); hint != "" {
+		return fmt.Errorf("the test command could not start: %s", hint)
+	}
+	return fmt.Errorf("the test command exited %d but no failing test was parsed (%d results via %s): the run is unreadable, not a pass", code, len(tests), source)
 }

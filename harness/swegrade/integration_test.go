@@ -484,6 +484,13 @@ _o._exit(0)
 			}
 		})
 	}
+	// A program the command needs is missing (sympy's bin/test on an image
+	// without "python"): an infrastructure error that names it, as the
+	// one-container path says, not an unresolved verdict.
+	out, err := r.tryGrade(task, task.Patch, grade.Options{TestCmd: "env sweval-no-such-program -rA"})
+	if err == nil || out.Status != result.StatusError || !strings.Contains(err.Error(), `program "sweval-no-such-program" was not found`) {
+		t.Errorf("missing program: status %s, err %v; want an error naming the program\n%s", out.Status, err, lastKB(out.Log))
+	}
 }
 
 // TestIntegrationHugeTestOutputIsCapped grades gold with a package that

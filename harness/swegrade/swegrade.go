@@ -286,6 +286,9 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 	}
 	if len(tro.Tests) == 0 && (code == 126 || code == 127 || code == 4) {
 		// 126/127: no interpreter; 4: pytest refused the command line.
+		if err := grade.UnreadableRun(code, nil, string(res.Output), "plugin"); err != nil && code == 127 {
+			return finish(grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err)))
+		}
 		return finish(grade.Infra(out, fmt.Errorf("task %s: the test runner could not start (exit %d): %s", task.ID, code, lastLines(res.Output, 5))))
 	}
 	grade.ScoreTests(&out, task, app.Spec, tro.Tests)
@@ -303,6 +306,11 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, planted []testrun.Planted, elided bool, res sandbox.ExecResult, log *strings.Builder) (grade.Outcome, error) {
 	tests := grade.ParseLog(app.Spec, string(res.Output))
 	out.Source = app.Spec.Parser
+	// As the one-container path reads it: a non-zero exit with no failure
+	// parsed is unreadable (exit 127: which program is missing).
+	if err := grade.UnreadableRun(res.ExitCode, tests, string(res.Output), out.Source); err != nil {
+		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
+	}
 	grade.ScoreTests(&out, task, app.Spec, tests)
 	var flags, evidence []string
 	tamper := func(kind, ev string) {
