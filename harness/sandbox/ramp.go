@@ -119,10 +119,3 @@ func (r *ramped) release(took time.Duration, failed bool) {
 	}
 	r.cond.Broadcast()
 }
-
-// limitNow is the current in-flight limit (tests).
-func (r *ramped) limitNow() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.limit
-}

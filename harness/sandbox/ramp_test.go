@@ -119,3 +119,10 @@ func TestRampHoldsStartsAtTheLimit(t *testing.T) {
 	}
 	held.hold <- struct{}{}
 }
+
+// limitNow is the current in-flight limit.
+func (r *ramped) limitNow() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.limit
+}

@@ -642,44 +642,13 @@ def child(out):
         signal.signal(s, signal.SIG_DFL)
     os.execvp("bash", ["bash", "-c", cfg["cmd"], "sweval"] + cfg["args"])
 
-def read_back(name, limit):
-    # The test user owns the file: no links, no FIFOs, bounded; past the
-    # limit the head and the tail are kept, as the sandbox keeps output.
-    try:
-        fd = os.open(os.path.join(out_dir, name), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as e:
-        return None, e.strerror or str(e)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            return None, "not a regular file"
-        def read(n):
-            b = []
-            while n > 0:
-                c = os.read(fd, min(n, 1 << 20))
-                if not c:
-                    break
-                b.append(c)
-                n -= len(c)
-            return b"".join(b)
-        if st.st_size <= limit:
-            return read(limit), None
-        head = read(limit // 2)
-        os.lseek(fd, st.st_size - (limit - limit // 2), 0)
-        tail = read(limit - limit // 2)
-        return head + b"\n[... %d bytes elided ...]\n" % (st.st_size - len(head) - len(tail)) + tail, None
-    finally:
-        os.close(fd)
-
 # The output comes through a pipe and only its head and tail are kept,
 # as the sandbox keeps exec output: a suite that prints gigabytes costs
 # neither the container's memory (/tmp is tmpfs) nor the harness's.
-` + testrun.CappedOutput + `
-import select
+` + testrun.CappedOutput + testrun.ChildProcs + `
 output = Capped(cfg["output_limit"])
 rfd, wfd = os.pipe()
 sout.flush()
-start = time.monotonic()
 pid = os.fork()
 if pid == 0:
     try:
@@ -692,50 +661,16 @@ if pid == 0:
     finally:
         os._exit(127)
 os.close(wfd)
-try:
-    pidfd = os.pidfd_open(pid)  # readable when the child exits
-except (AttributeError, OSError):
-    pidfd = None
-
-def pump(wait):
-    r, _, _ = select.select([rfd] + ([pidfd] if pidfd is not None else []), [], [], wait)
-    if rfd in r:
-        b = os.read(rfd, 1 << 16)
-        if not b:
-            return False
-        output.write(b)
-    return True
-
-deadline, timed_out, open_ = start + cfg["timeout"], False, True
-while True:
-    p, st = os.waitpid(pid, os.WNOHANG)
-    if p:
-        break
-    left = deadline - time.monotonic()
-    if left <= 0:
-        timed_out = True
-        sweep()
-        left = 1.0
-    wait = left if pidfd is not None else min(left, 0.02)
-    if open_:
-        open_ = pump(wait)
-    else:
-        select.select([pidfd] if pidfd is not None else [], [], [], wait)
-seconds = time.monotonic() - start
-sweep()
+st, timed_out, seconds = run_child(pid, rfd, output, cfg["timeout"])
 status = {"exit": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
           "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0,
           "timed_out": timed_out, "seconds": round(seconds, 3)}
-# Every writer is dead now: the rest of the pipe, then EOF.
-end = time.monotonic() + 5
-while open_ and time.monotonic() < end:
-    open_ = pump(max(0.0, end - time.monotonic()))
 data, cut = output.bytes()
 section("output.log", data)
 if cut:
     status["output_elided"] = cut
 for name, limit in (("records.jsonl", cfg["report_limit"]), ("junit.xml", cfg["report_limit"])):
-    data, err = read_back(name, limit)
+    data, err = read_capped(os.path.join(out_dir, name), limit)
     if data is None:
         status[name] = err
     else:

@@ -122,6 +122,76 @@ const cappedOutput = `class Capped:
         return bytes(self.head) + b"\n[... %d bytes elided ...]\n" % cut + bytes(tail), cut
 `
 
+// childProcs are the supervisors' way to run one child and read back
+// what it left (Python source; needs Capped and sweep): run_child waits
+// for the child, reading its output from the pipe rfd into a Capped of
+// limit bytes, kills every process of the agent's uid when seconds have
+// passed (again each second until the child is gone) and when it has
+// ended, drains the pipe, and returns (wait status, timed out, seconds).
+// read_capped reads a file the agent owns: no links, no FIFOs, at most
+// limit bytes.
+const childProcs = `import select
+
+def run_child(pid, rfd, output, seconds):
+    start = time.monotonic()
+    try:
+        pidfd = os.pidfd_open(pid)  # readable when the child exits
+    except (AttributeError, OSError):
+        pidfd = None
+    def pump(wait):
+        r, _, _ = select.select([rfd] + ([pidfd] if pidfd is not None else []), [], [], wait)
+        if rfd in r:
+            b = os.read(rfd, 1 << 16)
+            if not b:
+                return False
+            output.write(b)
+        return True
+    deadline, timed_out, open_ = start + seconds, False, True
+    while True:
+        p, st = os.waitpid(pid, os.WNOHANG)
+        if p:
+            break
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            sweep()
+            left = 1.0
+        wait = left if pidfd is not None else min(left, 0.02)
+        if open_:
+            open_ = pump(wait)
+        else:
+            select.select([pidfd] if pidfd is not None else [], [], [], wait)
+    elapsed = time.monotonic() - start
+    sweep()
+    # Every writer is dead now: the rest of the pipe, then EOF.
+    end = time.monotonic() + 5
+    while open_ and time.monotonic() < end:
+        open_ = pump(max(0.0, end - time.monotonic()))
+    os.close(rfd)
+    if pidfd is not None:
+        os.close(pidfd)
+    return st, timed_out, elapsed
+
+def read_capped(path, limit):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        return None, e.strerror or str(e)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None, "not a regular file"
+        b, left = [], limit
+        while left > 0:
+            c = os.read(fd, min(left, 1 << 20))
+            if not c:
+                break
+            b.append(c)
+            left -= len(c)
+        return b"".join(b), None
+    finally:
+        os.close(fd)
+`
+
 // supervisor is the test phase's main, run once per container as root
 // with only CAP_SETUID and CAP_SETGID: `python3 -I -B -c supervisor
 // <harness dir> <out root> <rootdir> <site dir or -> <hidden conftest list
@@ -139,7 +209,7 @@ const cappedOutput = `class Capped:
 // test. Forking from one warm parent instead of starting one interpreter
 // per file saves the runner's import (about 0.4 s) per file.
 const supervisor = `
-import os, sys, json, select, signal, stat, time
+import os, sys, json, signal, stat, time
 h, outroot, root, site_dir, keep, uid, gid, per_file, report_limit = sys.argv[1:10]
 tests = sys.argv[10:]
 uid, gid, per_file, report_limit = int(uid), int(gid), float(per_file), int(report_limit)
@@ -172,24 +242,10 @@ def drop_conftests():
                     pass
 
 def keep_copy(src, dst, limit):
-    # The agent owns src: no links, no FIFOs, bounded.
-    try:
-        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return
+    data, _ = read_capped(src, limit)
+    if data is not None:
         with open(dst, "wb") as w:
-            left = limit
-            while left > 0:
-                b = os.read(fd, min(left, 1 << 20))
-                if not b:
-                    break
-                w.write(b)
-                left -= len(b)
-    finally:
-        os.close(fd)
+            w.write(data)
 
 def child(out, test, wfd):
     as_agent(wfd)
@@ -213,7 +269,7 @@ def child(out, test, wfd):
     sys.stderr.flush()
     os._exit(int(rc))
 
-` + reportPlugin + watchPlugin + cappedOutput + `
+` + reportPlugin + watchPlugin + cappedOutput + childProcs + `
 for i, test in enumerate(tests):
     out, done = os.path.join(outroot, "run-%d" % i), os.path.join(outroot, "done-%d" % i)
     sweep()
@@ -221,7 +277,6 @@ for i, test in enumerate(tests):
     status.flush()
     sys.stdout.flush()
     sys.stderr.flush()
-    start = time.monotonic()
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -233,33 +288,8 @@ for i, test in enumerate(tests):
             finally:
                 os._exit(70)
     os.close(wfd)
-    output, open_ = Capped(256 << 10), True
-    def pump(wait):
-        r, _, _ = select.select([rfd], [], [], wait)
-        if r:
-            b = os.read(rfd, 1 << 16)
-            if not b:
-                return False
-            output.write(b)
-        return True
-    timed_out, st = False, 0
-    while True:
-        p, st = os.waitpid(pid, os.WNOHANG)
-        if p:
-            break
-        if not timed_out and time.monotonic() - start > per_file:
-            timed_out = True
-            sweep()
-        if open_:
-            open_ = pump(0.02)
-        else:
-            time.sleep(0.02)
-    sweep()
-    # Every writer is dead now: the rest of the pipe, then EOF.
-    end = time.monotonic() + 5
-    while open_ and time.monotonic() < end:
-        open_ = pump(max(0.0, end - time.monotonic()))
-    os.close(rfd)
+    output = Capped(256 << 10)
+    st, timed_out, seconds = run_child(pid, rfd, output, per_file)
     os.mkdir(done, 0o755)
     with open(os.path.join(done, "output.log"), "wb") as w:
         w.write(output.bytes()[0])
@@ -267,7 +297,7 @@ for i, test in enumerate(tests):
         keep_copy(os.path.join(out, name), os.path.join(done, name), limit)
     status.write("sweval-run " + json.dumps({"file": test, "exit": os.WEXITSTATUS(st) if os.WIFEXITED(st) else None,
         "signal": os.WTERMSIG(st) if os.WIFSIGNALED(st) else 0, "timed_out": timed_out,
-        "seconds": round(time.monotonic() - start, 3)}) + "\n")
+        "seconds": round(seconds, 3)}) + "\n")
 status.close()
 `
 

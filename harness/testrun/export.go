@@ -26,6 +26,11 @@ const AgentProcs = agentProcs
 // the workspace is imported.
 const WatchPlugin = watchPlugin
 
+// ChildProcs is the Python source of run_child(pid, rfd, output,
+// seconds) and read_capped(path, limit) (see childProcs); it needs Capped
+// (CappedOutput) and sweep (AgentProcs).
+const ChildProcs = childProcs
+
 // Check cross-checks one pytest process that ran label (a file, or a set
 // of files in one process): the plugin's records against JUnit and the
 // exit code the harness observed, and the planted canaries and controls.
