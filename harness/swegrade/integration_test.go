@@ -450,6 +450,21 @@ print("============================== %d passed in 0.02s =======================
 _s.stdout.flush()
 _o._exit(0)
 `}, true)
+	// The same forged summary after 2 MiB of noise, so the output is
+	// elided and the real per-test lines could have been cut.
+	forgeFlooded := makePatch(t, r.cache, task, map[string]string{"textkit/__init__.py": `
+import os as _o, sys as _s
+_b = b"x" * 4095 + b"\n"
+for _i in range(512):
+    _o.write(1, _b)
+print("=========================== short test summary info ============================")
+for _n in ("test_collapse_repeated_separators", "test_custom_separator_collapses", "test_basic",
+           "test_accents_dropped", "test_custom_separator", "test_strip_edges"):
+    print("PASSED tests/test_slug.py::" + _n)
+print("============================== 6 passed in 0.02s ===============================")
+_s.stdout.flush()
+_o._exit(0)
+`}, true)
 	cmd := "env pytest -rA" // not recognised as pytest: the log route
 	for _, c := range []struct {
 		name, patch string
@@ -484,10 +499,16 @@ _o._exit(0)
 			}
 		})
 	}
+	// Flooded, then forged: the cut output cannot show the canary, so the
+	// run is unreadable (an error), never resolved.
+	out, err := r.tryGrade(task, forgeFlooded, grade.Options{TestCmd: "env pytest -rA -s", OutputLimit: 256 << 10})
+	if err == nil || out.Status != result.StatusError || !strings.Contains(err.Error(), "unreadable, not a pass") {
+		t.Errorf("forged after a flood: status %s, err %v; want unreadable\n%s", out.Status, err, lastKB(out.Log))
+	}
 	// A program the command needs is missing (sympy's bin/test on an image
 	// without "python"): an infrastructure error that names it, as the
 	// one-container path says, not an unresolved verdict.
-	out, err := r.tryGrade(task, task.Patch, grade.Options{TestCmd: "env sweval-no-such-program -rA"})
+	out, err = r.tryGrade(task, task.Patch, grade.Options{TestCmd: "env sweval-no-such-program -rA"})
 	if err == nil || out.Status != result.StatusError || !strings.Contains(err.Error(), `program "sweval-no-such-program" was not found`) {
 		t.Errorf("missing program: status %s, err %v; want an error naming the program\n%s", out.Status, err, lastKB(out.Log))
 	}
