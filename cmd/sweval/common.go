@@ -18,6 +18,7 @@ import (
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/benchmarks/dataset"
+	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/images"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
@@ -265,8 +266,23 @@ func runFlags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", Value: 1, Usage: "rollouts in parallel, each pinned to its own CPU"},
 		&cli.DurationFlag{Name: "timeout", Value: 30 * time.Minute, Usage: "test-run timeout per instance"},
 		&cli.StringFlag{Name: "test-cmd", Usage: "override every task's test command"},
+		verdictsFlag(),
 		&cli.BoolFlag{Name: "no-progress", Usage: "no progress bar"},
 	}
+}
+
+func verdictsFlag() cli.Flag {
+	return &cli.StringFlag{Name: "verdicts", Value: string(grade.RulesStrict), Usage: "how test outcomes become SWE-style verdicts: strict (sweval's hardened rules) or swebench " +
+		"(SWE-bench's own: an XFAIL test passes, SKIPPED and XPASS count neither way, ids match exactly); every result records both and the report lists the instances where they disagree"}
+}
+
+// gradeOptions are the grading flags every command that grades shares.
+func gradeOptions(c *cli.Context) (grade.Options, error) {
+	rules, err := grade.ParseRules(c.String("verdicts"))
+	if err != nil {
+		return grade.Options{}, err
+	}
+	return grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c), Rules: rules}, nil
 }
 
 // progressWriter is stderr unless the user asked for quiet.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/benchmarks/predictions"
-	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 )
@@ -27,6 +26,10 @@ func evalCommand() *cli.Command {
 			fromFlag(), shardFlag(),
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
+			gopts, err := gradeOptions(c)
+			if err != nil {
+				return err
+			}
 			if err := applyFrom(c); err != nil {
 				return err
 			}
@@ -68,7 +71,7 @@ func evalCommand() *cli.Command {
 					Config: resolveConfig(c), Shard: shard,
 				},
 				Environment: env,
-				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
+				Grade:       gopts,
 				Benchmark:   datasetName(c.String("dataset")),
 			}, tasks, preds)
 			printRunReport(c.App.Writer, rep)
@@ -123,6 +126,29 @@ func printRunReport(w io.Writer, rep result.RunReport) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(rep.InfraErrors)) {
 		fmt.Fprintf(w, "not recorded (infrastructure; the same command redoes it): %s: %s\n", id, truncate(rep.InfraErrors[id], 160))
+	}
+	printRuleSets(w, rep)
+}
+
+// printRuleSets says which rules decided the verdicts, what the other set
+// resolves, and where they disagree.
+func printRuleSets(w io.Writer, rep result.RunReport) {
+	if len(rep.ResolvedByRules) < 2 {
+		return
+	}
+	var others []string
+	for _, rules := range slices.Sorted(maps.Keys(rep.ResolvedByRules)) {
+		if rules != rep.VerdictRules {
+			others = append(others, fmt.Sprintf("%s resolves %d/%d", rules, rep.ResolvedByRules[rules], rep.TotalInstances))
+		}
+	}
+	fmt.Fprintf(w, "verdicts: %s rules (%s); %d instance(s) where the rule sets disagree\n", rep.VerdictRules, strings.Join(others, ", "), rep.VerdictDisagreementInstances)
+	for _, d := range rep.VerdictDisagreements {
+		var rs []string
+		for _, rules := range slices.Sorted(maps.Keys(d.Verdicts)) {
+			rs = append(rs, rules+" "+string(d.Verdicts[rules]))
+		}
+		fmt.Fprintf(w, "  %s (rollout %d): %s: %s\n", d.InstanceID, d.Rollout, strings.Join(rs, ", "), truncate(d.Why, 240))
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sweval/sweval/benchmarks/dataset"
+	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/regrade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
@@ -28,6 +29,7 @@ func reportCommand() *cli.Command {
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Usage: "the task file (default: the one the run's run.json records)"},
 			&cli.StringFlag{Name: "test-cmd", Usage: "override the test command the log was parsed for (default: the run's)"},
 			&cli.StringFlag{Name: "log-parser", Usage: "parse the logs with this parser (pytest, django, sympy, matplotlib, ...; default: the run's or the task's)"},
+			&cli.StringFlag{Name: "verdicts", Usage: "strict or swebench: the rules the logs are re-read under (default: the run's --verdicts)"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "list the changes without writing anything"},
 		},
 		Action: func(c *cli.Context) error {
@@ -63,7 +65,11 @@ func reportCommand() *cli.Command {
 				}
 				defer lock.Release()
 			}
-			sum, err := regrade.Run(dir, tasks, regrade.Options{TestCmd: flag("test-cmd"), LogParser: flag("log-parser"), DryRun: c.Bool("dry-run"), Now: time.Now().UTC()})
+			rules, err := grade.ParseRules(flag("verdicts"))
+			if err != nil {
+				return err
+			}
+			sum, err := regrade.Run(dir, tasks, regrade.Options{TestCmd: flag("test-cmd"), LogParser: flag("log-parser"), Rules: rules, DryRun: c.Bool("dry-run"), Now: time.Now().UTC()})
 			if err != nil {
 				return err
 			}

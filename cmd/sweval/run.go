@@ -9,7 +9,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	gradedoc "github.com/sweval/sweval/harness/doc2repo"
-	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/leakage/audit"
@@ -59,6 +58,10 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "calibration", Usage: "Doc2Repo: score against the test ids `sweval doc2repo calibrate --out` found passing on the reference"},
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
+			gopts, err := gradeOptions(c)
+			if err != nil {
+				return err
+			}
 			if err := applyFrom(c); err != nil {
 				return err
 			}
@@ -122,7 +125,7 @@ func runCommand() *cli.Command {
 					Config: resolveConfig(c), Shard: shard, MaxRunCost: c.Float64("max-run-cost"), RetryInfra: c.Int("retry-infra"),
 				},
 				Environment: env,
-				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
+				Grade:       gopts,
 				Rollouts:    c.Int("rollouts"),
 				Model:       c.String("model"),
 				Scaffold:    string(loop.Scaffold()),

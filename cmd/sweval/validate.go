@@ -8,7 +8,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/sweval/sweval/benchmarks"
-	"github.com/sweval/sweval/harness/grade"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 )
@@ -22,6 +21,10 @@ func validateCommand() *cli.Command {
 			&cli.StringFlag{Name: "exclusions", Usage: "write the invalid and flaky instances to this exclusion file, for --exclude of eval, run, board and curate"},
 		), runFlags()...), dockerFlags()...),
 		Action: func(c *cli.Context) error {
+			gopts, err := gradeOptions(c)
+			if err != nil {
+				return err
+			}
 			tasks, err := loadTasks(c)
 			if err != nil {
 				return err
@@ -35,7 +38,7 @@ func validateCommand() *cli.Command {
 			vs, err := run.Validate(c.Context, run.ValidateOptions{
 				Options:     run.Options{RunID: "validate-" + id, Workers: c.Int("workers"), Logger: logger(c), Progress: progressWriter(c)},
 				Environment: env,
-				Grade:       grade.Options{TestCmd: c.String("test-cmd"), Timeout: c.Duration("timeout"), Logger: logger(c)},
+				Grade:       gopts,
 				Repeat:      c.Int("repeat"),
 			}, tasks)
 			t := newTable(c.App.Writer)

@@ -57,6 +57,9 @@ type Options struct {
 	// unprivileged user with the harness's runner, canaries and
 	// cross-checked channels. For side-by-side benchmarks and triage.
 	SameContainer bool
+	// Rules say how the declared tests' outcomes become the verdict;
+	// zero means RulesStrict. Every rule set's reading is kept.
+	Rules Rules
 }
 
 // Outcome is what grading one patch produced.
@@ -91,6 +94,13 @@ type Outcome struct {
 	// TestDuration is the test command's own wall time, measured inside
 	// the container (OpenSWE: the exec's duration).
 	TestDuration time.Duration
+	// Rules decided Status and Resolution; Readings is every rule set's
+	// reading of the same outcomes and Disagreement why they differ ("" when
+	// they agree). Unset when no rule decided (nothing declared, a
+	// timeout, an unreadable run).
+	Rules        Rules
+	Readings     map[Rules]Reading
+	Disagreement string
 }
 
 // Fill copies the outcome into a results.jsonl record.
@@ -99,6 +109,7 @@ func (o Outcome) Fill(r *result.Result) {
 	r.Resolved = o.Status == result.StatusResolved
 	r.Resolution = o.Resolution
 	r.TestsStatus = o.TestsStatus
+	r.VerdictRules, r.Verdicts, r.VerdictDisagreement = string(o.Rules), o.ResolutionByRules(), o.Disagreement
 	r.PatchApplied = o.PatchMethod
 	r.PatchIsEmpty = o.Status == result.StatusEmptyPatch
 	r.TestExitCode = o.TestExitCode
@@ -374,23 +385,36 @@ func gradeSWEBench(ctx context.Context, sb sandbox.Sandbox, task benchmarks.Task
 	if err := UnreadableRun(code, tests, testOut, source); err != nil {
 		return infra(out, err)
 	}
+	scoreDeclared(&out, task, tests, opts.Rules)
+	return out, nil
+}
+
+// scoreDeclared sets out's verdict from the declared tests' outcomes under
+// rules, keeping every rule set's reading; with nothing declared the exit
+// code decides.
+func scoreDeclared(out *Outcome, task benchmarks.Task, tests map[string]TestStatus, rules Rules) {
 	if len(task.FailToPass) == 0 && len(task.PassToPass) == 0 {
-		// Nothing listed: the exit code decides.
-		if code == 0 {
+		if out.TestExitCode != nil && *out.TestExitCode == 0 {
 			out.Status, out.Resolution = result.StatusResolved, result.ResolvedFull
 		} else {
 			out.Status = result.StatusUnresolved
 		}
-		return out, nil
+		return
 	}
-	ts, resolution := Resolve(task.FailToPass, task.PassToPass, tests)
-	out.TestsStatus, out.Resolution = &ts, resolution
-	if resolution == result.ResolvedFull {
+	if rules == "" {
+		rules = RulesStrict
+	}
+	out.Rules = rules
+	out.Readings = readAll(task.FailToPass, task.PassToPass, tests)
+	out.Disagreement = Disagreement(out.Readings, task.FailToPass, task.PassToPass, tests)
+	r := out.Readings[rules]
+	ts := r.TestsStatus
+	out.TestsStatus, out.Resolution = &ts, r.Resolution
+	if r.Resolution == result.ResolvedFull {
 		out.Status = result.StatusResolved
 	} else {
 		out.Status = result.StatusUnresolved
 	}
-	return out, nil
 }
 
 // infra marks an outcome as an infrastructure error.

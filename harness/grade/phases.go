@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/sweval/sweval/benchmarks"
-	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/sandbox"
 )
 
@@ -283,25 +282,12 @@ func (app *Applied) noteDropped(p string, fromModel map[string]bool) {
 }
 
 // ScoreTests resolves a phase-split run's outcomes against the task's
-// FAIL_TO_PASS / PASS_TO_PASS: only those ids count (planted and extra
-// tests are ignored), each looked up in the spellings SWE-bench's lists use.
-func ScoreTests(out *Outcome, task benchmarks.Task, spec RepoSpec, tests map[string]TestStatus) {
+// FAIL_TO_PASS / PASS_TO_PASS under rules: only those ids count (planted
+// and extra tests are ignored), each looked up in the spellings SWE-bench's
+// lists use.
+func ScoreTests(out *Outcome, task benchmarks.Task, spec RepoSpec, tests map[string]TestStatus, rules Rules) {
 	out.Tests = withAliases(StatusMap(tests), idNormalizer(spec.Parser))
-	if len(task.FailToPass) == 0 && len(task.PassToPass) == 0 {
-		if out.TestExitCode != nil && *out.TestExitCode == 0 {
-			out.Status, out.Resolution = result.StatusResolved, result.ResolvedFull
-		} else {
-			out.Status = result.StatusUnresolved
-		}
-		return
-	}
-	ts, resolution := Resolve(task.FailToPass, task.PassToPass, out.Tests)
-	out.TestsStatus, out.Resolution = &ts, resolution
-	if resolution == result.ResolvedFull {
-		out.Status = result.StatusResolved
-	} else {
-		out.Status = result.StatusUnresolved
-	}
+	scoreDeclared(out, task, out.Tests, rules)
 }
 
 // ParseLog runs the spec's log parser over a test run's output (for test

@@ -22,6 +22,9 @@ type Options struct {
 	// TestCmd and LogParser override the task's, as the run's own
 	// --test-cmd and --log-parser did.
 	TestCmd, LogParser string
+	// Rules say how the outcomes become verdicts (--verdicts); zero is
+	// strict.
+	Rules grade.Rules
 	// DryRun reports the changes without writing anything.
 	DryRun bool
 	// Now stamps regrade.json.
@@ -209,11 +212,12 @@ func regradeOne(runDir string, r result.Result, tasks map[string]benchmarks.Task
 		return r, "test output parses to no test", nil
 	}
 	out := grade.Outcome{TestExitCode: code}
-	grade.ScoreTests(&out, task, spec, tests)
+	grade.ScoreTests(&out, task, spec, tests, opts.Rules)
 	nr := r
 	nr.Status = out.Status
 	nr.Resolved = out.Status == result.StatusResolved
 	nr.Resolution, nr.TestsStatus = out.Resolution, out.TestsStatus
+	nr.VerdictRules, nr.Verdicts, nr.VerdictDisagreement = string(out.Rules), out.ResolutionByRules(), out.Disagreement
 	nr.PassFraction, nr.Strict = 0, false
 	if nr.Resolved {
 		nr.PassFraction, nr.Strict = 1, true

@@ -2,6 +2,7 @@ package result
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 )
 
@@ -41,6 +42,23 @@ type RunReport struct {
 	// infrastructure failure (model endpoint, daemon) and was left to do,
 	// with the error of its last attempt.
 	InfraErrors map[string]string `json:"infra_errors,omitempty"`
+	// VerdictRules is the rule set the verdicts above follow (the run's
+	// --verdicts); ResolvedByRules how many instances each rule set
+	// resolves, and VerdictDisagreements the rollouts they read
+	// differently, over VerdictDisagreementInstances instances. Empty for
+	// runs without rule-decided verdicts (Doc2Repo).
+	VerdictRules                 string         `json:"verdict_rules,omitempty"`
+	ResolvedByRules              map[string]int `json:"resolved_by_rules,omitempty"`
+	VerdictDisagreementInstances int            `json:"verdict_disagreement_instances"`
+	VerdictDisagreements         []Disagreement `json:"verdict_disagreements"`
+}
+
+// Disagreement is a rollout whose verdict differs between rule sets.
+type Disagreement struct {
+	InstanceID string                `json:"instance_id"`
+	Rollout    int                   `json:"rollout"`
+	Verdicts   map[string]Resolution `json:"verdicts"`
+	Why        string                `json:"why"`
 }
 
 // MarshalJSON writes every id list as [] when it is empty, never null, as
@@ -55,6 +73,9 @@ func (r RunReport) MarshalJSON() ([]byte, error) {
 	}
 	if p.Instances == nil {
 		p.Instances = map[string]InstanceSummary{}
+	}
+	if p.VerdictDisagreements == nil {
+		p.VerdictDisagreements = []Disagreement{}
 	}
 	return json.Marshal(p)
 }
@@ -86,6 +107,7 @@ func Summarize(runID string, want []string, results []Result) RunReport {
 		byID[r.InstanceID] = append(byID[r.InstanceID], r)
 	}
 	rep.TotalInstances = len(want)
+	summarizeRules(&rep, want, byID)
 	var fracSum float64
 	var strict int
 	for _, id := range want {
@@ -178,4 +200,68 @@ func NewInstanceReport(r Result) map[string]InstanceReport {
 		TestsStatus:              r.TestsStatus,
 		Result:                   r,
 	}}
+}
+
+// summarizeRules fills the report's rule-set fields: which set decided
+// (the first result that names one), how many instances each set
+// resolves (any rollout, as ResolvedIDs counts; a rollout no set read,
+// with nothing declared, counts under every set), and the rollouts the
+// sets read differently.
+func summarizeRules(rep *RunReport, want []string, byID map[string][]Result) {
+	var sets []string
+	for _, id := range want {
+		for _, r := range byID[id] {
+			if rep.VerdictRules == "" {
+				rep.VerdictRules = r.VerdictRules
+			}
+			for rules := range r.Verdicts {
+				if !slices.Contains(sets, rules) {
+					sets = append(sets, rules)
+				}
+			}
+		}
+	}
+	if len(sets) == 0 {
+		return
+	}
+	rep.ResolvedByRules = map[string]int{}
+	for _, rules := range sets {
+		rep.ResolvedByRules[rules] = 0
+	}
+	disagreeing := map[string]bool{}
+	for _, id := range want {
+		for _, rules := range sets {
+			if slices.ContainsFunc(byID[id], func(r Result) bool { return resolvedUnder(r, rules) }) {
+				rep.ResolvedByRules[rules]++
+			}
+		}
+		for _, r := range byID[id] {
+			if r.VerdictDisagreement != "" {
+				disagreeing[id] = true
+				rep.VerdictDisagreements = append(rep.VerdictDisagreements, Disagreement{
+					InstanceID: r.InstanceID, Rollout: r.Rollout, Verdicts: r.Verdicts, Why: r.VerdictDisagreement,
+				})
+			}
+		}
+	}
+	rep.VerdictDisagreementInstances = len(disagreeing)
+	sort.Slice(rep.VerdictDisagreements, func(i, j int) bool {
+		a, b := rep.VerdictDisagreements[i], rep.VerdictDisagreements[j]
+		if a.InstanceID != b.InstanceID {
+			return a.InstanceID < b.InstanceID
+		}
+		return a.Rollout < b.Rollout
+	})
+}
+
+// resolvedUnder reports whether rollout r resolves its instance under
+// rules: that set's reading, or its own verdict when no set read it.
+func resolvedUnder(r Result, rules string) bool {
+	if r.Status == StatusError {
+		return false
+	}
+	if res, ok := r.Verdicts[rules]; ok {
+		return res == ResolvedFull
+	}
+	return r.Resolved
 }

@@ -57,6 +57,14 @@ type Result struct {
 	// TestsStatus is SWE-bench's FAIL_TO_PASS / PASS_TO_PASS success and
 	// failure lists.
 	TestsStatus *TestsStatus `json:"tests_status,omitempty"`
+	// VerdictRules is the rule set that decided Status: "strict" (sweval's
+	// hardened rules) or "swebench" (SWE-bench's own), the run's
+	// --verdicts. Verdicts is each rule set's resolution of the same test
+	// run and VerdictDisagreement why they differ. Unset where no rule
+	// decided: nothing declared, a timeout, an error, Doc2Repo.
+	VerdictRules        string                `json:"verdict_rules,omitempty"`
+	Verdicts            map[string]Resolution `json:"verdicts,omitempty"`
+	VerdictDisagreement string                `json:"verdict_disagreement,omitempty"`
 
 	// Image is the image the rollout was graded in and ImageDigest its
 	// content (registry digest name@sha256:…, else the image ID).

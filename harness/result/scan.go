@@ -239,6 +239,21 @@ func (d *decoder) member(key []byte, r *Result, skipTests, skipFeatures bool) er
 			return d.skip()
 		}
 		err = d.testsStatus(r)
+	case "verdict_rules":
+		r.VerdictRules, err = d.str(slotRules)
+	case "verdicts":
+		if d.null() {
+			return nil
+		}
+		r.Verdicts = map[string]Resolution{}
+		err = d.object(func(k []byte) error {
+			name := d.internBytes(k)
+			s, err := d.str(slotVerdict)
+			r.Verdicts[name] = Resolution(s)
+			return err
+		})
+	case "verdict_disagreement":
+		r.VerdictDisagreement, err = d.str(noIntern)
 	case "image":
 		r.Image, err = d.str(noIntern)
 	case "image_digest":
@@ -491,6 +506,8 @@ const (
 	slotPatch
 	slotExit
 	slotFlag
+	slotRules
+	slotVerdict
 	numSlots
 )
 

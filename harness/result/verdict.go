@@ -16,6 +16,11 @@ type Verdict struct {
 	Passed       int
 	Declared     int
 	TestsStatus  *TestsStatus
+	// Rules, Readings and Disagreement are Result's VerdictRules,
+	// Verdicts and VerdictDisagreement.
+	Rules        string
+	Readings     map[string]Resolution
+	Disagreement string
 	// PatchMethod is how the submission came in (git_apply, patch_fuzz,
 	// patch+archive, ...); "" when it did not.
 	PatchMethod  string
@@ -41,6 +46,7 @@ func (v Verdict) Fill(r *Result) {
 	r.PassFraction, r.Strict = v.PassFraction, v.Strict
 	r.Passed, r.Declared = v.Passed, v.Declared
 	r.TestsStatus = v.TestsStatus
+	r.VerdictRules, r.Verdicts, r.VerdictDisagreement = v.Rules, v.Readings, v.Disagreement
 	r.PatchApplied = v.PatchMethod
 	r.PatchIsEmpty = v.Status == StatusEmptyPatch
 	r.TestExitCode = v.TestExitCode

@@ -320,7 +320,7 @@ func VerdictOf(o grade.Outcome) result.Verdict {
 	v := result.Verdict{
 		Status: o.Status, Resolution: o.Resolution, TestsStatus: o.TestsStatus,
 		PatchMethod: o.PatchMethod, TestExitCode: o.TestExitCode, Error: o.Error, Log: o.Log,
-		Flags: o.Flags,
+		Flags: o.Flags, Rules: string(o.Rules), Readings: o.ResolutionByRules(), Disagreement: o.Disagreement,
 	}
 	if o.Status == result.StatusResolved {
 		v.PassFraction, v.Strict = 1, true

@@ -3,6 +3,7 @@ package swegrade_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -557,3 +558,70 @@ for _i in range(100):
 }
 
 func lastKB(s string) string { return s[max(0, len(s)-1024):] }
+
+// dodge makes textkit's failing tests report something other than a
+// failure, from the library the tests call, without fixing the bug.
+const dodge = `
+import pytest as _pytest
+_slugify = slugify
+
+
+def slugify(text, separator="-"):
+    out = _slugify(text, separator)
+    if separator * 2 in out:
+        _pytest.%s("known issue")
+    return out
+`
+
+// TestIntegrationVerdictRules grades the same runs under both rule sets
+// on both paths: gold resolves under either; a patch that turns the
+// failing FAIL_TO_PASS tests into XFAIL or SKIPPED resolves under
+// SWE-bench's rules (XFAIL counts as passed, SKIPPED not at all) and not
+// under strict, and the outcome carries both readings and why they differ.
+func TestIntegrationVerdictRules(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the grading run")
+	}
+	r := newRig(t)
+	task := r.task(t, "sweval-fixtures__textkit-1")
+	cases := []struct {
+		name, patch, status string
+		strict, swebench    result.Resolution
+	}{
+		{"gold", task.Patch, "", result.ResolvedFull, result.ResolvedFull},
+		{"xfail", makePatch(t, r.cache, task, map[string]string{"textkit/slug.py": fmt.Sprintf(dodge, "xfail")}, true), "XFAIL", result.ResolvedNo, result.ResolvedFull},
+		{"skip", makePatch(t, r.cache, task, map[string]string{"textkit/slug.py": fmt.Sprintf(dodge, "skip")}, true), "SKIPPED", result.ResolvedNo, result.ResolvedFull},
+	}
+	for _, c := range cases {
+		for _, same := range []bool{false, true} {
+			for _, rules := range grade.AllRules {
+				t.Run(fmt.Sprintf("%s/same-container=%v/%s", c.name, same, rules), func(t *testing.T) {
+					out := r.grade(t, task, c.patch, grade.Options{Rules: rules, SameContainer: same})
+					want := map[grade.Rules]result.Resolution{grade.RulesStrict: c.strict, grade.RulesSWEBench: c.swebench}
+					if out.Resolution != want[rules] || out.Rules != rules {
+						t.Fatalf("%s: %s under %q, want %s\n%s", rules, out.Resolution, out.Rules, want[rules], out.Log)
+					}
+					for rs, res := range want {
+						if out.Readings[rs].Resolution != res {
+							t.Errorf("reading under %s: %s, want %s", rs, out.Readings[rs].Resolution, res)
+						}
+					}
+					if len(out.Flags) > 0 {
+						t.Errorf("flags %v: dodging a test is not forging its report", out.Flags)
+					}
+					if c.status == "" {
+						if out.Disagreement != "" {
+							t.Errorf("disagreement %q on gold", out.Disagreement)
+						}
+						return
+					}
+					for _, id := range task.FailToPass {
+						if !strings.Contains(out.Disagreement, "FAIL_TO_PASS "+id+" "+c.status) {
+							t.Errorf("disagreement %q does not name %s %s", out.Disagreement, id, c.status)
+						}
+					}
+				})
+			}
+		}
+	}
+}

@@ -264,7 +264,7 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 		return finish(out, nil)
 	}
 	if !plan.pytest {
-		return finish(logRoute(out, task, app, plan.planted, sr.status.OutputElided > 0, res, &log))
+		return finish(logRoute(out, task, app, opts.Rules, plan.planted, sr.status.OutputElided > 0, res, &log))
 	}
 	recs, rerr, junit, jerr := sr.records, error(nil), sr.junit, error(nil)
 	if sr.status.Records != "" {
@@ -279,7 +279,7 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 	if tro.Tampered() {
 		out.Flags = append(out.Flags, tro.Flags...)
 		fmt.Fprintf(&log, ">>>>> Tampering: %s\n", strings.Join(tro.Evidence, "; "))
-		grade.ScoreTests(&out, task, app.Spec, nil)
+		grade.ScoreTests(&out, task, app.Spec, nil, opts.Rules)
 		out.Status, out.Resolution = result.StatusUnresolved, result.ResolvedNo
 		out.Error = "grading detected tampering: " + strings.Join(tro.Evidence, "; ")
 		return finish(out, nil)
@@ -291,7 +291,7 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 		}
 		return finish(grade.Infra(out, fmt.Errorf("task %s: the test runner could not start (exit %d): %s", task.ID, code, lastLines(res.Output, 5))))
 	}
-	grade.ScoreTests(&out, task, app.Spec, tro.Tests)
+	grade.ScoreTests(&out, task, app.Spec, tro.Tests, opts.Rules)
 	return finish(out, nil)
 }
 
@@ -303,7 +303,7 @@ func testPhase(ctx context.Context, sup *supervision, task benchmarks.Task, app 
 // missing while a declared test is reported passed (and no output was
 // elided), means the log was forged (code under test can print any result
 // line it likes).
-func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, planted []testrun.Planted, elided bool, res sandbox.ExecResult, log *strings.Builder) (grade.Outcome, error) {
+func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, rules grade.Rules, planted []testrun.Planted, elided bool, res sandbox.ExecResult, log *strings.Builder) (grade.Outcome, error) {
 	tests := grade.ParseLog(app.Spec, string(res.Output))
 	out.Source = app.Spec.Parser
 	// As the one-container path reads it: a non-zero exit with no failure
@@ -311,7 +311,7 @@ func logRoute(out grade.Outcome, task benchmarks.Task, app grade.Applied, plante
 	if err := grade.UnreadableRun(res.ExitCode, tests, string(res.Output), out.Source); err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
 	}
-	grade.ScoreTests(&out, task, app.Spec, tests)
+	grade.ScoreTests(&out, task, app.Spec, tests, rules)
 	var flags, evidence []string
 	tamper := func(kind, ev string) {
 		flags = appendOnce(flags, "grade:tamper-"+kind)
