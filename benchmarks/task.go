@@ -69,6 +69,11 @@ type InstallConfig struct {
 	Install     string   `json:"install,omitempty"`
 	TestCmd     string   `json:"test_cmd,omitempty"`
 	LogParser   string   `json:"log_parser,omitempty"`
+	// EvalCommands run before the tests (SWE-bench's eval_commands: the
+	// locale, environment variables), in the test container, before any
+	// file of the submission is in it; pre_install and install ran when
+	// the image was built.
+	EvalCommands []string `json:"eval_commands,omitempty"`
 }
 
 // Doc2Repo describes a write-the-whole-repository task.

@@ -199,6 +199,9 @@ func decodeInstall(rec *records.Record) (*benchmarks.InstallConfig, *benchmarks.
 	if ic.PreInstall, e = sub.StringOrList("pre_install"); e != nil {
 		return nil, wrap(e)
 	}
+	if ic.EvalCommands, e = sub.StringOrList("eval_commands"); e != nil {
+		return nil, wrap(e)
+	}
 	return ic, nil
 }
 

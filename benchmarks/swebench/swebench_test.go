@@ -213,15 +213,16 @@ func TestRecordErrorsTable(t *testing.T) {
 		{name: "array wrong type", input: `[{"instance_id":"a","PASS_TO_PASS":{"x":1}}]`, tasks: 0, field: "PASS_TO_PASS"},
 		{name: "array id not a string", input: `[{"instance_id":3}]`, field: "instance_id"},
 		{name: "array truncated", input: `[{"instance_id":"a"}, {"instance_id":"b"`, tasks: 1, index: 1, fatal: true},
-		{name: "install_config", input: `{"instance_id":"x","install_config":{"python":3.9,"install":"pip install -e .","test_cmd":["pytest -rA","echo done"],"pip_packages":["a==1"],"pre_install":"apt-get update","reqs_path":["r.txt"]}}`,
+		{name: "install_config", input: `{"instance_id":"x","install_config":{"python":3.9,"install":"pip install -e .","test_cmd":["pytest -rA","echo done"],"pip_packages":["a==1"],"pre_install":"apt-get update","eval_commands":["export LANG=en_US.UTF-8","locale"],"reqs_path":["r.txt"]}}`,
 			tasks: 1, checkFn: func(t *testing.T, ts []benchmarks.Task) {
 				ic := ts[0].Install
 				if ic == nil || ic.Python != "3.9" || ic.Install != "pip install -e ." || ic.TestCmd != "pytest -rA && echo done" ||
-					len(ic.PipPackages) != 1 || len(ic.PreInstall) != 1 {
+					len(ic.PipPackages) != 1 || len(ic.PreInstall) != 1 || len(ic.EvalCommands) != 2 {
 					t.Errorf("install = %+v", ic)
 				}
 			}},
 		{name: "install_config wrong type", input: `{"instance_id":"x","install_config":{"pip_packages":5}}`, field: "install_config.pip_packages", line: 1},
+		{name: "eval_commands wrong type", input: `{"instance_id":"x","install_config":{"eval_commands":{"a":1}}}`, field: "install_config.eval_commands", line: 1},
 		{name: "openswe row", input: `{"instance_id":"o","Dockerfile":"FROM x","eval_script":"#!/bin/bash\necho","image_name":"img:1","FAIL_TO_PASS":"[]"}`,
 			tasks: 1, checkFn: func(t *testing.T, ts []benchmarks.Task) {
 				if ts[0].Kind != benchmarks.KindOpenSWE || ts[0].ImageName != "img:1" || ts[0].Dockerfile != "FROM x" {

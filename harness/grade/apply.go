@@ -145,6 +145,10 @@ func exitReason(code int) string {
 		return "could not restore the work tree"
 	case exitResetFailed:
 		return "could not reset the test files"
+	case exitPreTest:
+		return "a pre-test command (install_config.eval_commands) failed"
+	case exitActivate:
+		return "the image's conda env testbed could not be activated"
 	case exitTestPatchFails:
 		return "the test patch does not apply"
 	}

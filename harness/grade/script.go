@@ -3,6 +3,8 @@ package grade
 import (
 	"fmt"
 	"strings"
+
+	"github.com/sweval/sweval/harness/sandbox"
 )
 
 // Markers SWE-bench puts around the test run in its eval log.
@@ -16,6 +18,8 @@ const (
 	exitNoDir          = 90 // cd into the repository failed
 	exitResetFailed    = 91 // resetting test files failed
 	exitTestPatchFails = 97 // the test patch did not apply
+	exitActivate       = 98 // the image's conda env could not be activated
+	exitPreTest        = 99 // a pre-test command (eval_commands) failed
 )
 
 // ScriptInput is what an eval script is built from.
@@ -135,6 +139,7 @@ func BuildEvalScript(in ScriptInput) (EvalScript, error) {
 		cmd += " " + args
 	}
 	var test strings.Builder
+	fmt.Fprintf(&test, "%s || exit %d\n", sandbox.ActivateEnv, exitActivate)
 	fmt.Fprintf(&test, "cd %s || exit %d\n", Quote(in.Dir), exitNoDir)
 	for _, kv := range in.Spec.Env {
 		k, v, ok := strings.Cut(kv, "=")
@@ -143,6 +148,7 @@ func BuildEvalScript(in ScriptInput) (EvalScript, error) {
 		}
 		fmt.Fprintf(&test, "export %s=%s\n", k, Quote(v))
 	}
+	test.WriteString(PreTestScript(in.Spec.PreTest))
 	if in.JUnitPath != "" {
 		fmt.Fprintf(&test, "rm -f %s\n", Quote(in.JUnitPath))
 	}
@@ -244,4 +250,18 @@ func isShellName(s string) bool {
 		return false
 	}
 	return true
+}
+
+// PreTestScript runs a task's pre-test commands in order in the current
+// shell (their exports reach the test command), each echoed as SWE-bench's
+// `set -x` log would show it; the first that fails exits 99.
+func PreTestScript(cmds []string) string {
+	var b strings.Builder
+	for _, c := range cmds {
+		if strings.TrimSpace(c) == "" {
+			continue
+		}
+		fmt.Fprintf(&b, "printf '+ %%s\\n' %s >&2\neval %s || { echo 'sweval: the pre-test command failed (exit '$?')' >&2; exit %d; }\n", Quote(c), Quote(c), exitPreTest)
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package grade
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -118,5 +119,35 @@ func TestDropBinary(t *testing.T) {
 		if got := DropBinary(tc.in); got != tc.want {
 			t.Errorf("case %d: got\n%s\nwant\n%s", i, got, tc.want)
 		}
+	}
+}
+
+// Pre-test commands run in the shell the tests run in: an export reaches
+// the test command, a failing command stops with exit 99 and its output.
+func TestPreTestScript(t *testing.T) {
+	cases := []struct {
+		name string
+		cmds []string
+		code int
+		want string
+	}{
+		{"exports reach the tests", []string{"export SWEVAL_LOCALE='en_US.UTF-8'", "  ", "cd /"}, 0, "locale=en_US.UTF-8 in /"},
+		{"a failure stops", []string{"false", "echo not reached"}, 99, "sweval: the pre-test command failed (exit 1)"},
+		{"quoting survives", []string{`printf '%s\n' "it's \"quoted\" \$HOME"`}, 0, `it's "quoted" $HOME`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			script := PreTestScript(c.cmds) + `echo "locale=${SWEVAL_LOCALE:-} in $PWD"` + "\n"
+			out, err := exec.Command("bash", "-c", script).CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != c.code || !strings.Contains(string(out), c.want) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", code, out, c.code, c.want)
+			}
+		})
 	}
 }

@@ -20,6 +20,11 @@ type RepoSpec struct {
 	// Env are KEY=VALUE pairs exported before the test command (SWE-bench's
 	// eval_commands that only set the locale).
 	Env []string
+	// PreTest are shell commands run before the tests (a row's own
+	// install_config.eval_commands), in the test container's shell, whose
+	// exports the test command inherits. A failing one stops the grading
+	// as an infrastructure error.
+	PreTest []string
 }
 
 // SWE-bench's test commands (swebench/harness/constants/python.py).
@@ -91,6 +96,7 @@ func KnownRepos() []string {
 func ResolveSpec(task benchmarks.Task, testCmdOverride string) (RepoSpec, error) {
 	spec := SpecFor(task.Repo, task.Version)
 	if in := task.Install; in != nil {
+		spec.PreTest = in.EvalCommands
 		if strings.TrimSpace(in.TestCmd) != "" {
 			spec.TestCmd = in.TestCmd
 			spec.Env = nil

@@ -52,6 +52,11 @@ type Ref struct {
 	// Digest identifies the image's content: its registry digest
 	// (name@sha256:…) when it came from a registry, else its image ID.
 	Digest string
+	// Path is the image's own PATH (its ENV), kept for the containers
+	// of an external image: a published image's tools live where it says
+	// (SWE-bench's conda under /opt/miniconda3/bin). "" for sweval's
+	// layers, which have no ENV.
+	Path string
 }
 
 // Options configures a Builder. Zero values mean the defaults.
@@ -362,7 +367,15 @@ func (b *Builder) Resolve(ctx context.Context, image string) (Ref, error) {
 	if lbl[LabelManaged] == "1" && lbl[LabelKey] != "" {
 		return Ref{Tag: image, Key: lbl[LabelKey], Layer: lbl[LabelLayer], Digest: digest}, nil
 	}
-	return Ref{Tag: image, Key: "id:" + res.ID, Layer: LayerExternal, Digest: digest}, nil
+	ref := Ref{Tag: image, Key: "id:" + res.ID, Layer: LayerExternal, Digest: digest}
+	if res.Config != nil {
+		for _, kv := range res.Config.Env {
+			if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+				ref.Path = p
+			}
+		}
+	}
+	return ref, nil
 }
 
 // imageDigest picks the registry digest of image's own repository among an

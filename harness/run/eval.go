@@ -249,16 +249,26 @@ func (p *prepared) recordImage(r *result.Result, task benchmarks.Task) {
 // create starts a locked-down container of image for task, pinned to the
 // worker's cpuset.
 func (p *prepared) create(ctx context.Context, runID string, w Worker, task benchmarks.Task, image string) (sandbox.Sandbox, error) {
-	sb, err := p.Runtime.Create(ctx, sandboxSpec(runID, w, task, image))
+	sb, err := p.Runtime.Create(ctx, p.sandboxSpec(runID, w, task, image))
 	if err != nil {
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	return sb, nil
 }
 
-// sandboxSpec is the container every phase of a task's grading starts.
-func sandboxSpec(runID string, w Worker, task benchmarks.Task, image string) sandbox.Spec {
-	return sandbox.Spec{Image: image, RunID: runID, Task: task.ID, Workdir: task.Workdir(), CpusetCpus: w.Cpuset}
+// sandboxSpec is the container every phase of a task's grading starts;
+// a published image keeps its own PATH.
+func (p *prepared) sandboxSpec(runID string, w Worker, task benchmarks.Task, image string) sandbox.Spec {
+	spec := sandbox.Spec{Image: image, RunID: runID, Task: task.ID, Workdir: task.Workdir(), CpusetCpus: w.Cpuset}
+	if v, ok := p.resolved.Load(task.ID); ok {
+		res := v.(*resolution)
+		res.mu.Lock()
+		if res.ref != nil && res.ref.Tag == image && res.ref.Path != "" {
+			spec.Env = []string{"PATH=" + res.ref.Path}
+		}
+		res.mu.Unlock()
+	}
+	return spec
 }
 
 // closeSandbox removes sb even when ctx is already cancelled (^C).
@@ -339,7 +349,7 @@ func gradeInFreshSandbox(ctx context.Context, p *prepared, runID string, w Worke
 	// The patch is applied in sb; the tests run in a fresh container of
 	// the same image as an unprivileged user (grade.Options.SameContainer
 	// for the old single-container path), created at the same time.
-	test := swegrade.Prepare(ctx, p.Runtime, sandboxSpec(runID, w, task, image), task, gopts)
+	test := swegrade.Prepare(ctx, p.Runtime, p.sandboxSpec(runID, w, task, image), task, gopts)
 	sb, err := p.create(ctx, runID, w, task, image)
 	if err != nil {
 		test.Discard(ctx)

@@ -477,6 +477,10 @@ _o._exit(0)
 		{name: "forged-declared-lines", patch: forgeDeclared, want: result.StatusUnresolved, flag: "grade:tamper-canary", cmd: "env pytest -rA -s"},
 		{name: "forged-every-line", patch: forgeEvery, want: result.StatusUnresolved, flag: "grade:tamper-canary", cmd: "env pytest -rA -s"},
 		{name: "gold", patch: task.Patch, want: result.StatusResolved},
+		// As sympy's command (PYTHONWARNINGS=… bin/test) and SWE-rebench's
+		// joined lists are: a VAR=value prefix, a compound command.
+		{name: "gold-prefixed-command", patch: task.Patch, want: result.StatusResolved, cmd: "PYTHONWARNINGS='ignore::UserWarning' env pytest -rA"},
+		{name: "gold-compound-command", patch: task.Patch, want: result.StatusResolved, cmd: "true && env pytest -rA"},
 		{name: "test-patch-only", skip: true, want: result.StatusUnresolved},
 		{name: "atexit-exit-0", patch: forgedExit, want: result.StatusUnresolved, flag: "grade:tamper-exit-code"},
 		// Importing the package fails unless the tests run as root: every

@@ -72,7 +72,9 @@ func Prepare(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, tas
 		tsb, err := rt.Create(ctx, testSpec)
 		var sup *supervision
 		if err == nil {
-			sup = startSupervisor(ctx, tsb, opts, task.Repo != "pytest-dev/pytest")
+			// A spec that does not resolve fails the apply phase first.
+			spec, _ := grade.ResolveSpec(task, opts.TestCmd)
+			sup = startSupervisor(ctx, tsb, opts, task.Repo != "pytest-dev/pytest", grade.PreTestScript(spec.PreTest))
 		}
 		p.created <- createResult{tsb, sup, err}
 	}()
@@ -155,7 +157,7 @@ type execDone struct {
 
 // startSupervisor starts the supervisor in sb (warm: it imports the runner
 // before its configuration arrives).
-func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options, warm bool) *supervision {
+func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options, warm bool, preTest string) *supervision {
 	pr, pw := io.Pipe()
 	s := &supervision{stdin: pw, done: make(chan execDone, 1)}
 	w := "-"
@@ -164,7 +166,7 @@ func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options
 	}
 	go func() {
 		res, err := sb.Exec(ctx, sandbox.ExecRequest{
-			Cmd: []string{"bash", "-c", launcher, "sweval", supervisor, opts.Dir, w},
+			Cmd: []string{"bash", "-c", launcher, "sweval", supervisor, opts.Dir, w, preTest},
 			// Not the workspace: nothing there is resolved as root.
 			Dir: "/", Stdin: pr, User: "0:0",
 			// The supervisor enforces opts.Timeout on the tests; this
@@ -412,7 +414,11 @@ func makePlan(app grade.Applied, repo string, opts grade.Options) (runPlan, erro
 	if !ok || opts.NoJUnit {
 		// Not pytest: the task's command as it is, its log the channel,
 		// with canaries where its runner collects them.
-		plan.cmdLine = "exec " + cmd + "\n"
+		// Not exec'd: the command may be VAR=value-prefixed (sympy's
+		// PYTHONWARNINGS=… bin/test) or compound (SWE-rebench's lists,
+		// joined with &&), which exec cannot run; bash exits with its
+		// status.
+		plan.cmdLine = cmd + "\n"
 		if logCanaryParsers[app.Spec.Parser] {
 			plant()
 		}
@@ -683,11 +689,22 @@ section("status", json.dumps(status).encode())
 sout.flush()
 `
 
-// launcher starts the supervisor on the interpreter the task's pytest
-// runs on (its shebang), so a warm run imports the same runner; never on
-// one the workspace holds (the test patch or the model's could place a
-// pytest there). Arguments: <supervisor> <workspace> <warm + or ->.
-const launcher = `PY=python3
+// launcher activates a published image's environment (SWE-bench's conda
+// env, as root, before any file of the task is in the container: the
+// child inherits it), then starts the supervisor on the interpreter the
+// task's pytest runs on (its shebang), so a warm run imports the same
+// runner; never on one the workspace holds (the test patch or the model's
+// could place a pytest there). Arguments: <supervisor> <workspace> <warm +
+// or -> <pre-test script>.
+const launcher = sandbox.ActivateEnv + ` || exit 98
+if [ -n "$4" ]; then
+  # The task's pre-test commands (eval_commands), as root, on the image's
+  # tree: their exports reach the tests; their output is not the
+  # supervisor's channel.
+  L=$(mktemp /tmp/.sweval-pretest.XXXXXX) && cd "$2" && { eval "$4"; } >"$L" 2>&1 || { cat "$L" 2>/dev/null; exit 99; }
+  rm -f "$L"; cd /
+fi
+PY=python3
 P=$(command -v pytest 2>/dev/null) && case $P in "$2"/*) ;; *) L=$(head -n1 -- "$P") && case $L in '#!'*) PY=${L#\#!};; esac;; esac
 case $PY in *"$2"*|*..*) PY=python3;; esac
 exec $PY -I -S -B -c "$1" "$2" "$3"

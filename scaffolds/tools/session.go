@@ -122,7 +122,9 @@ func (s *Session) start(ctx context.Context) error {
 	// command its own process group; the INT trap keeps the shell alive
 	// when a command's process group is interrupted (bash then abandons the
 	// rest of that input line, hence the marker on a line of its own).
-	const init = "exec 2>&1; set -m; trap : INT; unset HISTFILE PROMPT_COMMAND\n"
+	// A published image's environment is active, as its own harness has
+	// it (SWE-bench's conda env testbed); a no-op elsewhere.
+	const init = "exec 2>&1; set -m; trap : INT; unset HISTFILE PROMPT_COMMAND\n{ " + sandbox.ActivateEnv + "\n} >/dev/null 2>&1\n"
 	b, err := launchBash(ctx, s.sb, s.request(), s.nonce, init)
 	if err != nil {
 		return err
