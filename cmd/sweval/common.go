@@ -121,6 +121,8 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "env-debs", Usage: "directory of .deb files installed offline into the env layer"},
 		&cli.StringFlag{Name: "env-wheels", Usage: "directory of Python wheels installed offline into the env layer"},
 		&cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"},
+		&cli.StringFlag{Name: "cache-level", Value: images.CacheInstance, Usage: "images kept once the instances using them are graded (SWE-bench's meaning): instance (all), env (base and env layers), base (the base), none; only images sweval built or pulled are removed"},
+		&cli.StringFlag{Name: "max-image-disk", Usage: "keep the images of this run's instances (sweval-built or -pulled) under SIZE (e.g. 200g), removing finished instances' first, least recently finished first (default: no budget)"},
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
 		&cli.StringFlag{Name: "disk", Value: "8g", Usage: "disk budget per sandbox: what it may write outside /tmp; a watchdog stops it past that (rollout: sandbox_event disk_limit); 0 for no budget"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
@@ -182,15 +184,24 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		cli.Close()
 		return run.Environment{}, nil, err
 	}
+	budget := int64(0)
+	if v := c.String("max-image-disk"); v != "" {
+		if budget, err = parseBytes(v); err != nil {
+			cli.Close()
+			return run.Environment{}, nil, fmt.Errorf("--max-image-disk: %w", err)
+		}
+	}
 	env := run.Environment{
-		Images:    images.New(cli, bopts),
-		Published: pub,
-		Runtime:   rt,
-		Base:      images.BaseSpec{Extra: c.StringSlice("base-packages")},
-		BaseImage: c.String("base-image"),
-		Env:       images.EnvSpec{DebsDir: c.String("env-debs"), WheelsDir: c.String("env-wheels")},
-		RepoCache: c.String("repo-cache"),
-		Logger:    log,
+		Images:       images.New(cli, bopts),
+		CacheLevel:   c.String("cache-level"),
+		MaxImageDisk: budget,
+		Published:    pub,
+		Runtime:      rt,
+		Base:         images.BaseSpec{Extra: c.StringSlice("base-packages")},
+		BaseImage:    c.String("base-image"),
+		Env:          images.EnvSpec{DebsDir: c.String("env-debs"), WheelsDir: c.String("env-wheels")},
+		RepoCache:    c.String("repo-cache"),
+		Logger:       log,
 	}
 	closeCtr, err := useContainerd(c, &env, cli, runID)
 	if err != nil {

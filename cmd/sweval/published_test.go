@@ -207,13 +207,20 @@ func TestEvalInPublishedImagesPulledThenSavedAndLoaded(t *testing.T) {
 		}
 	}
 
-	// 1. Pulled from the registry.
-	if stdout, err := e.sweval(t, evalArgs("pulled", ids...)...); err != nil {
+	// 1. Pulled from the registry, verdicts under SWE-bench's rules (both
+	// rule sets are read and reported; gold agrees under both).
+	if stdout, err := e.sweval(t, append(evalArgs("pulled", ids...), "--verdicts", "swebench")...); err != nil {
 		t.Fatalf("eval --namespace %s: %v\n%s", ns, err, stdout)
 	} else {
 		t.Logf("pulled run:\n%s", stdout)
+		if !strings.Contains(stdout, "verdicts: swebench rules (strict resolves 2/2); 0 instance(s) where the rule sets disagree") {
+			t.Errorf("the run does not report both rule sets:\n%s", stdout)
+		}
 	}
 	check("pulled", true)
+	if rep := readReport(t, filepath.Join(out, "pulled")); rep.VerdictRules != "swebench" || rep.ResolvedByRules["strict"] != 2 || rep.ResolvedByRules["swebench"] != 2 {
+		t.Errorf("report.json: verdict_rules %q, resolved_by_rules %v; want swebench and 2 under both", rep.VerdictRules, rep.ResolvedByRules)
+	}
 
 	// 2. Air-gapped: save, lose the registry and the local copies, load.
 	saveDir := t.TempDir()

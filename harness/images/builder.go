@@ -57,6 +57,8 @@ type Ref struct {
 	// (SWE-bench's conda under /opt/miniconda3/bin). "" for sweval's
 	// layers, which have no ENV.
 	Path string
+	// Pulled is set when PublishedImage pulled the image just now.
+	Pulled bool
 }
 
 // Options configures a Builder. Zero values mean the defaults.

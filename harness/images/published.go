@@ -172,5 +172,6 @@ func (b *Builder) PublishedImage(ctx context.Context, task benchmarks.Task, p Pu
 		log.Info("using the published image present locally")
 	}
 	ref, err := b.Resolve(ctx, image)
+	ref.Pulled = !ok
 	return ref, true, err
 }

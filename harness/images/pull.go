@@ -54,6 +54,10 @@ func (b *Builder) Pull(ctx context.Context, image string) error {
 		err := b.pullOnce(ctx, image, auth)
 		if err == nil {
 			log.Info("pulled", "seconds", time.Since(t0).Round(time.Millisecond).Seconds(), "attempt", attempt)
+			// Only images in the ledger are ever removed to save disk.
+			if err := b.recordPull(ctx, image); err != nil {
+				log.Warn("could not record the pull; --cache-level and --max-image-disk will leave this image alone", "err", err)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -51,6 +51,24 @@ type RunReport struct {
 	ResolvedByRules              map[string]int `json:"resolved_by_rules,omitempty"`
 	VerdictDisagreementInstances int            `json:"verdict_disagreement_instances"`
 	VerdictDisagreements         []Disagreement `json:"verdict_disagreements"`
+	// Images is what the run pulled, kept and removed to save disk
+	// (--cache-level, --max-image-disk); nil when it could not tell.
+	Images *ImageUsage `json:"images,omitempty"`
+}
+
+// ImageUsage is a run's image disk use: images of its tasks sweval
+// pulled, kept (built or pulled by sweval, still present) and removed.
+// Sizes are as `docker images` shows them (shared layers count in each).
+type ImageUsage struct {
+	CacheLevel        string   `json:"cache_level"`
+	MaxImageDiskBytes int64    `json:"max_image_disk_bytes,omitempty"`
+	Pulled            int      `json:"pulled"`
+	PulledBytes       int64    `json:"pulled_bytes"`
+	Kept              int      `json:"kept"`
+	KeptBytes         int64    `json:"kept_bytes"`
+	Removed           []string `json:"removed"`
+	RemovedBytes      int64    `json:"removed_bytes"`
+	Errors            []string `json:"errors,omitempty"`
 }
 
 // Disagreement is a rollout whose verdict differs between rule sets.

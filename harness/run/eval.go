@@ -35,7 +35,15 @@ type Environment struct {
 	// Published selects published images (SWE-bench's --namespace,
 	// --instance-image-tag, --arch); the zero value builds sweval's own.
 	Published images.Published
-	Logger    *slog.Logger
+	// CacheLevel is which images are kept once the instances using them
+	// are graded (images.CacheNone, CacheBase, CacheEnv, or CacheInstance,
+	// the zero value's meaning); MaxImageDisk, when positive, removes the
+	// images of finished instances, least recently finished first, while
+	// the run's instance images exceed it (bytes). Only images sweval
+	// built or pulled are ever removed.
+	CacheLevel   string
+	MaxImageDisk int64
+	Logger       *slog.Logger
 }
 
 // ImageBuilder builds the image layers a task's containers start from
@@ -61,6 +69,7 @@ type prepared struct {
 	env      images.Ref
 	envErr   error
 	resolved sync.Map // task id → *resolution
+	janitor  *janitor
 }
 
 // resolution is one task's image, found once: a worker asking while the
@@ -118,7 +127,11 @@ func (e Environment) prepare(ctx context.Context) (*prepared, error) {
 		return nil, err
 	}
 	e.Published = pub
+	if e.CacheLevel, err = images.ParseCacheLevel(e.CacheLevel); err != nil {
+		return nil, err
+	}
 	p := &prepared{Environment: e}
+	p.janitor = newJanitor(e.Images, e.CacheLevel, e.MaxImageDisk, e.Logger)
 	if !pub.Enabled() {
 		if _, err := p.envRef(ctx); err != nil {
 			return nil, err
@@ -166,6 +179,7 @@ func (p *prepared) imageFor(ctx context.Context, task benchmarks.Task) (string, 
 		return "", err
 	}
 	res.ref = &ref
+	p.janitor.resolved(ctx, task, ref)
 	return ref.Tag, nil
 }
 
@@ -194,6 +208,18 @@ func (p *prepared) resolve(ctx context.Context, task benchmarks.Task) (images.Re
 		}
 	}
 	return ref, nil
+}
+
+// hook hands Execute the prefetcher and the janitor.
+func (p *prepared) hook(o *Options) {
+	o.ahead = func(ctx context.Context, todo []Job) {
+		p.janitor.start(ctx, todo)
+		p.prefetch(ctx, todo)
+	}
+	o.jobDone = p.janitor.jobDone
+	o.imageUsage = func(ctx context.Context) *result.ImageUsage {
+		return p.janitor.finish(ctx, p.env, p.base)
+	}
 }
 
 // prefetchers is how many tasks' published images are fetched ahead of
@@ -307,7 +333,7 @@ func Evaluate(ctx context.Context, opts EvalOptions, tasks []benchmarks.Task, pr
 		jobs = append(jobs, Job{Task: t})
 	}
 	opts.images = p.records(ctx)
-	opts.ahead = p.prefetch
+	p.hook(&opts.Options)
 	return Execute(ctx, opts.Options, jobs, func(ctx context.Context, w Worker, job Job) Output {
 		pred := preds[job.Task.ID]
 		r := result.Result{Model: pred.Model, Benchmark: opts.Benchmark, Scaffold: "predictions"}

@@ -122,7 +122,7 @@ func Rollouts(ctx context.Context, opts RolloutOptions, tasks []benchmarks.Task,
 		}
 	}
 	opts.images = p.records(ctx)
-	opts.ahead = p.prefetch
+	p.hook(&opts.Options)
 	rep, err := Execute(ctx, opts.Options, jobs, func(ctx context.Context, w Worker, job Job) Output {
 		return rolloutOne(ctx, p, opts, w, job, agent)
 	})

@@ -93,6 +93,11 @@ type Options struct {
 	// start (Evaluate and Rollouts prefetch their published images); its
 	// context ends when Execute returns.
 	ahead func(context.Context, []Job)
+	// jobDone, when set, is called after each job to run (Evaluate and
+	// Rollouts free the images of finished instances); imageUsage fills
+	// the report's image use.
+	jobDone    func(ctx context.Context, taskID string)
+	imageUsage func(context.Context) *result.ImageUsage
 }
 
 func (o Options) withDefaults() Options {
@@ -214,6 +219,9 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 		return false
 	}
 	_ = forEach(ctx, opts.Workers, todo, func(ctx context.Context, w Worker, job Job) {
+		if opts.jobDone != nil {
+			defer opts.jobDone(ctx, job.Task.ID)
+		}
 		if overBudget() {
 			return
 		}
@@ -272,6 +280,9 @@ func Execute(ctx context.Context, opts Options, jobs []Job, fn RolloutFunc) (res
 	}
 	rep := result.Summarize(opts.RunID, want, all)
 	rep.Stopped = stopped
+	if opts.imageUsage != nil {
+		rep.Images = opts.imageUsage(ctx)
+	}
 	if len(infra) > 0 {
 		rep.InfraErrors = infra
 	}
