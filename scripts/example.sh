@@ -8,6 +8,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preds="${PREDICTIONS:-gold}"
 cache="${SWEVAL_REPO_CACHE:-$HOME/.cache/sweval/repos}"
+# The Debian packages the base image and the fixture repositories need,
+# installed as .ci/run does when missing (a fresh machine has none).
+need=()
+for pkg in debootstrap git patch; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing Debian packages: ${need[*]}; install them (sudo apt-get install -y ${need[*]}) and run this again" >&2
+    exit 1
+  fi
+  echo "installing Debian packages: ${need[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 go build -o bin/sweval ./cmd/sweval
 go run ./internal/fixtures/cmd/gen -tasks=false -cache "$cache" >/dev/null
 ./bin/sweval eval --dataset testdata/swe/tasks.jsonl --predictions "$preds" \

@@ -8,12 +8,15 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/api/pkg/authconfig"
 	"github.com/moby/moby/api/types/build"
@@ -85,7 +88,7 @@ func publishOfficialStyle(t *testing.T, e harnessEnv, cli *client.Client, pub im
 	var ctxTar bytes.Buffer
 	tw := tar.NewWriter(&ctxTar)
 	for _, f := range []struct{ name, text string }{
-		{"Dockerfile", officialStyleDockerfile(inst.Tag)}, {"activate", condaActivate}, {"conda", condaExe}, {"pytest", envPytest},
+		{"Dockerfile", officialStyleDockerfile(inst.Tag) + "LABEL org.sweval.fixture.instance=" + task.ID + "\n"}, {"activate", condaActivate}, {"conda", condaExe}, {"pytest", envPytest},
 	} {
 		_ = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.text))})
 		_, _ = tw.Write([]byte(f.text))
@@ -261,5 +264,147 @@ func TestEvalInPublishedImagesPulledThenSavedAndLoaded(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("missing-image error %q does not mention %q", msg, want)
 		}
+	}
+}
+
+// A run of six instances in images pulled from the loopback registry with
+// --max-image-disk of 2.5 images: finished instances' images are removed
+// least recently finished first, so what the run pulled stays under the
+// budget (plus the images in flight), and an image the user pulled
+// themselves is never removed though the run graded in it.
+func TestEvalMaxImageDiskRemovesOnlyWhatItPulled(t *testing.T) {
+	e := setup(t)
+	cli := testenv.Docker(t)
+	ctx := context.Background()
+	reg := testenv.StartRegistry(t)
+	ns := reg.Addr + "/budget"
+	pub, err := images.Published{Namespace: ns}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Six instances: the bundled SWE-bench-style ones with a valid
+	// environment, and copies of them under new ids (each its own image).
+	raw, err := os.ReadFile(e.tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatal(err)
+		}
+		if id := row["instance_id"].(string); id != brokenEnv && row["eval_script"] == nil {
+			rows = append(rows, row)
+		}
+	}
+	for i := 0; len(rows) < 6; i++ {
+		row := maps.Clone(rows[i])
+		row["instance_id"] = row["instance_id"].(string) + "0" + strconv.Itoa(i)
+		rows = append(rows, row)
+	}
+	dataset := filepath.Join(t.TempDir(), "six.jsonl")
+	var buf bytes.Buffer
+	var ids []string
+	for _, row := range rows {
+		b, _ := json.Marshal(row)
+		buf.Write(append(b, '\n'))
+		ids = append(ids, row["instance_id"].(string))
+	}
+	if err := os.WriteFile(dataset, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	byID := map[string]benchmarks.Task{}
+	for _, task := range e.all {
+		byID[task.ID] = task
+	}
+	names := map[string]string{}
+	for _, row := range rows {
+		id := row["instance_id"].(string)
+		task, ok := byID[id]
+		if !ok { // a copy: the original's task under the new id
+			orig := id[:len(id)-2]
+			task = byID[orig]
+			task.ID = id
+		}
+		names[id] = publishOfficialStyle(t, e, cli, pub, task)
+	}
+	// The user's own copy of one instance's image: pulled with docker, not
+	// by sweval.
+	planted := names[ids[2]]
+	anon, _ := authconfig.Encode(registry.AuthConfig{})
+	pr, err := cli.ImagePull(ctx, planted, client.ImagePullOptions{RegistryAuth: anon})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inspect, err := cli.ImageInspect(ctx, planted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := inspect.Size
+	budget := size*5/2 + 1
+
+	// Sample what the run pulled (every name but the planted one) while it runs.
+	var peak int64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			var sum int64
+			for _, name := range names {
+				if name == planted {
+					continue
+				}
+				if r, err := cli.ImageInspect(ctx, name); err == nil {
+					sum += r.Size
+				}
+			}
+			peak = max(peak, sum)
+		}
+	}()
+	out := t.TempDir()
+	stdout, err := e.sweval(t, "eval", "--predictions", "gold", "--workers", "1", "--namespace", ns, "--instance-ids", strings.Join(ids, ","),
+		"--max-image-disk", strconv.FormatInt(budget, 10), "--dataset", dataset, "--output", out, "--run-id", "budget", "--timeout", "60s", "--no-progress")
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatalf("eval --max-image-disk: %v\n%s", err, stdout)
+	}
+	t.Logf("budget run:\n%s", stdout)
+	rep := readReport(t, filepath.Join(out, "budget"))
+	if !slices.Equal(rep.ResolvedIDs, ids) {
+		t.Fatalf("resolved %v, want %v", rep.ResolvedIDs, ids)
+	}
+	u := rep.Images
+	if u == nil {
+		t.Fatal("report.json has no images section")
+	}
+	t.Logf("images: pulled %d (%d MB), kept %d (%d MB), removed %v (%d MB); peak while running %d MB, budget %d MB, one image %d MB",
+		u.Pulled, u.PulledBytes>>20, u.Kept, u.KeptBytes>>20, u.Removed, u.RemovedBytes>>20, peak>>20, budget>>20, size>>20)
+	if u.Pulled != 5 || u.KeptBytes > budget || len(u.Removed) < 3 || slices.Contains(u.Removed, planted) {
+		t.Errorf("pulled %d, kept %d bytes, removed %v: want 5 pulled, at most %d kept, 3 or more removed, never %s", u.Pulled, u.KeptBytes, u.Removed, budget, planted)
+	}
+	if _, err := cli.ImageInspect(ctx, planted); err != nil {
+		t.Errorf("the user's own image %s is gone: %v", planted, err)
+	}
+	for _, name := range u.Removed {
+		if _, err := cli.ImageInspect(ctx, name); err == nil {
+			t.Errorf("%s is reported removed but present", name)
+		}
+	}
+	// The prefetchers pull only while the run's images are under the
+	// budget, so at most one image each can land over it.
+	if limit := budget + 2*size; peak > limit {
+		t.Errorf("peak %d bytes of pulled images while running, over the budget and the images in flight (%d)", peak, limit)
 	}
 }

@@ -252,6 +252,7 @@ func (p *prepared) prefetch(ctx context.Context, jobs []Job) {
 	for range prefetchers {
 		go func() {
 			for t := range queue {
+				p.janitor.waitRoom(ctx)
 				if _, err := p.imageFor(ctx, t); err != nil && ctx.Err() == nil {
 					p.Logger.Debug("prefetch failed; the worker will try again", "task", t.ID, "err", err)
 				}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/harness/images"
@@ -155,6 +156,29 @@ func (j *janitor) removeLocked(ctx context.Context, img string) {
 	}
 	j.usage.Removed = append(j.usage.Removed, img)
 	j.usage.RemovedBytes += size
+}
+
+// waitRoom returns once the tracked images are under the budget (at
+// once without one), or when ctx ends: the prefetcher does not pull ahead
+// past it, since only finished instances' images can be removed.
+func (j *janitor) waitRoom(ctx context.Context) {
+	for {
+		j.mu.Lock()
+		total := int64(0)
+		for _, size := range j.tracked {
+			total += size
+		}
+		over := j.budget > 0 && total >= j.budget
+		j.mu.Unlock()
+		if !over {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // finish removes the shared layers the cache level does not keep (after

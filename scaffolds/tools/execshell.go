@@ -23,8 +23,7 @@ const execScript = `__sweval_c=$(command cat)
 __sweval_n=$1 __sweval_e=$2 __sweval_d=$3
 set --
 exec 2>&1
-if [ -n "$__sweval_e" ]; then eval "$(printf %s "$__sweval_e" | base64 -d)" 2>/dev/null; else { ` + sandbox.ActivateEnv + `
-} >/dev/null 2>&1; fi
+if [ -n "$__sweval_e" ]; then eval "$(printf %s "$__sweval_e" | base64 -d)" 2>/dev/null; else { ` + sandbox.ActivateEnv + `; } >/dev/null 2>&1; fi
 if [ -n "$__sweval_d" ]; then cd -- "$__sweval_d" 2>/dev/null; fi
 unset __sweval_e __sweval_d
 builtin eval "$__sweval_c" </dev/null

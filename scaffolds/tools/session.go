@@ -124,7 +124,7 @@ func (s *Session) start(ctx context.Context) error {
 	// rest of that input line, hence the marker on a line of its own).
 	// A published image's environment is active, as its own harness has
 	// it (SWE-bench's conda env testbed); a no-op elsewhere.
-	const init = "exec 2>&1; set -m; trap : INT; unset HISTFILE PROMPT_COMMAND\n{ " + sandbox.ActivateEnv + "\n} >/dev/null 2>&1\n"
+	const init = "exec 2>&1; set -m; trap : INT; unset HISTFILE PROMPT_COMMAND; { " + sandbox.ActivateEnv + "; } >/dev/null 2>&1\n"
 	b, err := launchBash(ctx, s.sb, s.request(), s.nonce, init)
 	if err != nil {
 		return err
