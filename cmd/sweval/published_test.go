@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -406,5 +407,110 @@ func TestEvalMaxImageDiskRemovesOnlyWhatItPulled(t *testing.T) {
 	// budget, so at most one image each can land over it.
 	if limit := budget + 2*size; peak > limit {
 		t.Errorf("peak %d bytes of pulled images while running, over the budget and the images in flight (%d)", peak, limit)
+	}
+}
+
+// kill -9 while the run pulls its images, then the same command: every
+// instance is graded exactly once across the two runs, images pulled
+// before the kill are used as they are, and no container is left behind.
+func TestEvalKilledDuringPullsResumes(t *testing.T) {
+	e := setup(t)
+	cli := testenv.Docker(t)
+	ctx := context.Background()
+	reg := testenv.StartRegistry(t)
+	ns := reg.Addr + "/killed"
+	pub, err := images.Published{Namespace: ns}.Normalize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	names := map[string]string{}
+	for _, task := range e.all {
+		if task.ID != brokenEnv && task.EvalScript == "" {
+			ids = append(ids, task.ID)
+			names[task.ID] = publishOfficialStyle(t, e, cli, pub, task)
+		}
+	}
+	slices.Sort(ids)
+	out := t.TempDir()
+	args := []string{"eval", "--predictions", "gold", "--workers", "1", "--namespace", ns, "--instance-ids", strings.Join(ids, ","),
+		"--dataset", e.tasks, "--output", out, "--run-id", "killed", "--timeout", "60s", "--no-progress"}
+
+	// 1. Killed as soon as the first image is in: the others are being
+	// pulled (two prefetchers) or not yet started.
+	cmd := exec.Command(e.bin, args...)
+	var stderr1 bytes.Buffer
+	cmd.Stderr = &stderr1
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	var before []string
+	for len(before) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		for _, name := range names {
+			if _, err := cli.ImageInspect(ctx, name); err == nil {
+				before = append(before, name)
+			}
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if len(before) == 0 {
+		t.Fatalf("no image was pulled within 2 minutes:\n%s", tail(stderr1.String(), 4000))
+	}
+	firstRun := map[string]bool{}
+	if b, err := os.ReadFile(filepath.Join(out, "killed", "results.jsonl")); err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var r result.Result
+			if json.Unmarshal([]byte(line), &r) == nil {
+				firstRun[r.InstanceID] = true
+			}
+		}
+	}
+	t.Logf("killed after %d image(s) were in; %d instance(s) recorded", len(before), len(firstRun))
+
+	// 2. The same command.
+	cmd = exec.Command(e.bin, args...)
+	var stdout2, stderr2 bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout2, &stderr2
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("resumed run: %v\n%s", err, tail(stderr2.String(), 4000))
+	}
+	t.Logf("resumed run:\n%s", stdout2.String())
+	b, err := os.ReadFile(filepath.Join(out, "killed", "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var r result.Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("results.jsonl: %v: %q", err, line)
+		}
+		seen[r.InstanceID]++
+		if !r.Resolved {
+			t.Errorf("%s: %s (%s)", r.InstanceID, r.Status, r.Error)
+		}
+	}
+	for _, id := range ids {
+		if seen[id] != 1 {
+			t.Errorf("%s graded %d times, want once", id, seen[id])
+		}
+	}
+	if !strings.Contains(stderr2.String(), "using the published image present locally") {
+		t.Errorf("the resumed run did not use the image(s) pulled before the kill (%v) as they were:\n%s", before, tail(stderr2.String(), 4000))
+	}
+	if rep := readReport(t, filepath.Join(out, "killed")); !slices.Equal(rep.ResolvedIDs, ids) {
+		t.Errorf("resolved %v, want %v", rep.ResolvedIDs, ids)
+	}
+	left, err := cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.Add("label", "sweval.run=killed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left.Items) > 0 {
+		t.Errorf("%d container(s) of the killed run left behind", len(left.Items))
 	}
 }
