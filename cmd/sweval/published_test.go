@@ -1,12 +1,10 @@
 package main
 
 import (
-	"archive/tar"
 	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -20,7 +18,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/pkg/authconfig"
-	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/client"
 
@@ -30,39 +27,6 @@ import (
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/internal/testenv"
 )
-
-// condaActivate, condaExe and envPytest stand in for the conda of
-// SWE-bench's images: /opt/miniconda3/bin/activate defines the conda shell
-// function, `conda activate testbed` puts the env's bin first on PATH, and
-// pytest exists only there (its shebang names the env's interpreter), so a
-// grading that does not activate the env cannot find it.
-const (
-	condaActivate = `export CONDA_EXE=/opt/miniconda3/bin/conda CONDA_SHLVL=0
-conda() {
-  if [ "$1" = activate ]; then
-    [ -d "/opt/miniconda3/envs/$2" ] || { echo "EnvironmentNameNotFound: Could not find conda environment: $2" >&2; return 1; }
-    export CONDA_DEFAULT_ENV="$2" CONDA_PREFIX="/opt/miniconda3/envs/$2" CONDA_SHLVL=1
-    export PATH="/opt/miniconda3/envs/$2/bin:$PATH"
-    return 0
-  fi
-  "$CONDA_EXE" "$@"
-}
-`
-	condaExe  = "#!/bin/sh\necho 'conda (fixture): only conda activate, a shell function of bin/activate, is here' >&2\nexit 1\n"
-	envPytest = "#!/opt/miniconda3/envs/testbed/bin/python\nimport sys\nfrom pytest import console_main\nsys.exit(console_main())\n"
-)
-
-// officialStyleDockerfile turns sweval's instance layer into an image laid
-// out as SWE-bench's are: conda under /opt/miniconda3 (on PATH, as their
-// base image's ENV has it), the env testbed holding the interpreter and
-// pytest, no pytest on the system PATH.
-func officialStyleDockerfile(from string) string {
-	return "FROM " + from + "\nLABEL " + images.LabelManaged + "=\"\" " + images.LabelLayer + "=\"\" " + images.LabelKey + "=\"\" org.sweval.fixture=official-style\n" +
-		"COPY activate conda /opt/miniconda3/bin/\nCOPY pytest /opt/miniconda3/envs/testbed/bin/\n" +
-		"RUN chmod 0755 /opt/miniconda3/bin/conda /opt/miniconda3/envs/testbed/bin/pytest && ln -s /usr/bin/python3 /opt/miniconda3/envs/testbed/bin/python && " +
-		"rm -f /usr/bin/pytest /usr/bin/pytest-3 /usr/bin/py.test /usr/bin/py.test-3\n" +
-		"ENV PATH=/opt/miniconda3/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
-}
 
 // publishOfficialStyle makes the published image of task under ns the way a
 // publisher would: sweval's instance layer (repo at /testbed at base_commit)
@@ -86,36 +50,7 @@ func publishOfficialStyle(t *testing.T, e harnessEnv, cli *client.Client, pub im
 		t.Fatalf("instance layer of %s: %v", task.ID, err)
 	}
 	name := pub.ImageFor(task)
-	var ctxTar bytes.Buffer
-	tw := tar.NewWriter(&ctxTar)
-	for _, f := range []struct{ name, text string }{
-		{"Dockerfile", officialStyleDockerfile(inst.Tag) + "LABEL org.sweval.fixture.instance=" + task.ID + "\n"}, {"activate", condaActivate}, {"conda", condaExe}, {"pytest", envPytest},
-	} {
-		_ = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.text))})
-		_, _ = tw.Write([]byte(f.text))
-	}
-	_ = tw.Close()
-	res, err := cli.ImageBuild(ctx, &ctxTar, client.ImageBuildOptions{Tags: []string{name}, Remove: true, NetworkMode: "none", Version: build.BuilderV1})
-	if err != nil {
-		t.Fatalf("build %s: %v", name, err)
-	}
-	// The build reports a failed step in its stream, not as an error.
-	dec := json.NewDecoder(res.Body)
-	for {
-		var msg struct {
-			Error string `json:"error"`
-		}
-		if err := dec.Decode(&msg); err != nil {
-			if err != io.EOF {
-				t.Fatalf("build %s: read the build's output: %v", name, err)
-			}
-			break
-		}
-		if msg.Error != "" {
-			t.Fatalf("build %s: %s", name, msg.Error)
-		}
-	}
-	res.Body.Close()
+	testenv.BuildOfficialStyle(t, cli, inst.Tag, name, task.ID)
 	t.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), name, client.ImageRemoveOptions{}) })
 	anon, _ := authconfig.Encode(registry.AuthConfig{})
 	push, err := cli.ImagePush(ctx, name, client.ImagePushOptions{RegistryAuth: anon})

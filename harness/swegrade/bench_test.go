@@ -1,11 +1,16 @@
 package swegrade_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/sweval/sweval/benchmarks"
 	"github.com/sweval/sweval/harness/grade"
+	"github.com/sweval/sweval/internal/testenv"
 )
 
 // BenchmarkSWEGradingSplit grades the bundled SWE-style instances' gold
@@ -49,4 +54,53 @@ func BenchmarkSWEGradingSplit(b *testing.B) {
 	b.ReportMetric(old.Seconds()/n, "old-s/task")
 	b.ReportMetric(now.Seconds()/n, "new-s/task")
 	b.ReportMetric(float64(now)/float64(old), "new/old")
+}
+
+// BenchmarkGradePublishedVsOwnLayers grades the bundled SWE-style gold
+// patches in sweval's own instance layers and in official-style images of
+// the same trees (SWE-bench's conda layout, the env activated before the
+// tests), both already local, interleaved in one run. It reports each
+// one's wall time per task and their ratio (published/own).
+//
+//	go test ./harness/swegrade -run '^$' -bench GradePublishedVsOwnLayers -benchtime 3x
+func BenchmarkGradePublishedVsOwnLayers(b *testing.B) {
+	r := newRig(b)
+	cli := testenv.Docker(b)
+	var tasks []benchmarks.Task
+	own, published := map[string]string{}, map[string]string{}
+	for _, t := range r.tasks {
+		if t.ID == "sweval-fixtures__pollwait-5" || t.ID == "sweval-fixtures__geodist-3" || t.EvalScript != "" {
+			continue
+		}
+		tasks = append(tasks, t)
+		own[t.ID] = r.images[t.ID]
+		published[t.ID] = "sweval-bench/sweb.eval.x86_64." + strings.ReplaceAll(strings.ToLower(t.ID), "__", "_1776_") + ":latest"
+		testenv.BuildOfficialStyle(b, cli, own[t.ID], published[t.ID], t.ID)
+		b.Cleanup(func() { _, _ = cli.ImageRemove(context.Background(), published[t.ID], client.ImageRemoveOptions{}) })
+	}
+	var ownT, pubT time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, task := range tasks {
+			for _, images := range []map[string]string{own, published} {
+				r.images[task.ID] = images[task.ID]
+				start := time.Now()
+				out := r.grade(b, task, task.Patch, grade.Options{Timeout: time.Minute})
+				d := time.Since(start)
+				if out.Status != "resolved" {
+					b.Fatalf("%s in %s: %s %s", task.ID, images[task.ID], out.Status, out.Error)
+				}
+				if images[task.ID] == own[task.ID] {
+					ownT += d
+				} else {
+					pubT += d
+				}
+			}
+			r.images[task.ID] = own[task.ID]
+		}
+	}
+	n := float64(b.N * len(tasks))
+	b.ReportMetric(ownT.Seconds()/n, "own-s/task")
+	b.ReportMetric(pubT.Seconds()/n, "published-s/task")
+	b.ReportMetric(float64(pubT)/float64(ownT), "published/own")
 }
