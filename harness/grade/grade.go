@@ -457,15 +457,7 @@ func Resolve(failToPass, passToPass []string, tests map[string]TestStatus) (resu
 			ts.PassToPass.Failure = append(ts.PassToPass.Failure, id)
 		}
 	}
-	f2p := ratio(len(ts.FailToPass.Success), len(failToPass))
-	p2p := ratio(len(ts.PassToPass.Success), len(passToPass))
-	switch {
-	case f2p == 1 && p2p == 1:
-		return ts, result.ResolvedFull
-	case f2p > 0 && f2p < 1 && p2p == 1:
-		return ts, result.ResolvedPartial
-	}
-	return ts, result.ResolvedNo
+	return ts, resolutionStatus(ratio(len(ts.FailToPass.Success), len(failToPass)), ratio(len(ts.PassToPass.Success), len(passToPass)))
 }
 
 func ratio(n, total int) float64 {

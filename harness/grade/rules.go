@@ -77,14 +77,20 @@ func resolveSWEBench(failToPass, passToPass []string, tests map[string]TestStatu
 	rate := func(sf result.SuccessFailure) float64 {
 		return ratio(len(sf.Success), len(sf.Success)+len(sf.Failure))
 	}
-	f2p, p2p := rate(ts.FailToPass), rate(ts.PassToPass)
+	return ts, resolutionStatus(rate(ts.FailToPass), rate(ts.PassToPass))
+}
+
+// resolutionStatus is SWE-bench's get_resolution_status: FULL when both
+// rates are 1, PARTIAL when some but not all FAIL_TO_PASS succeed and
+// every PASS_TO_PASS does, NO otherwise.
+func resolutionStatus(f2p, p2p float64) result.Resolution {
 	switch {
 	case f2p == 1 && p2p == 1:
-		return ts, result.ResolvedFull
+		return result.ResolvedFull
 	case f2p > 0 && f2p < 1 && p2p == 1:
-		return ts, result.ResolvedPartial
+		return result.ResolvedPartial
 	}
-	return ts, result.ResolvedNo
+	return result.ResolvedNo
 }
 
 // readAll reads tests under every rule set.
