@@ -218,6 +218,13 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 		if err := rt.CloseAll(ctx); err != nil {
 			log.Warn("could not remove every sandbox", "err", err)
 		}
+		// Again at the end: a container a killed run asked for can land
+		// after this run's first reap (the daemon finishes the create).
+		if n, err := rt.Reap(ctx, runID); err != nil {
+			log.Warn("could not reap orphaned sandboxes", "err", err)
+		} else if n > 0 {
+			log.Info("removed sandboxes left by a killed run", "count", n)
+		}
 		cli.Close()
 	}
 	return env, cleanup, nil

@@ -54,6 +54,12 @@ func TestSweepWorkDirs(t *testing.T) {
 		}
 		syscall.Kill(-holder.Process.Pid, syscall.SIGKILL) // flock and the sleep that inherited its lock
 		holder.Wait()
+		// The sleep is not our child: its lock goes when the kernel has
+		// finished killing it, a moment after flock's exit.
+		deadline = time.Now().Add(5 * time.Second)
+		for lockedByOther(killed) && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	unlockedFresh := mk(testbedPrefix+"unowned-fresh", false, 0)
 	unlockedOld := mk(testbedPrefix+"unowned-old", false, 2*time.Hour)
