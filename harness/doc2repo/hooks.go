@@ -2,8 +2,11 @@ package doc2repo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 
@@ -44,6 +47,7 @@ type Hooks struct {
 
 	mu      sync.Mutex
 	indexes map[string]*taskIndex
+	purged  map[string]*purgedImage // task id → its own image, purged and committed
 	cal     *autoCal
 
 	baseOnce sync.Once
@@ -93,15 +97,16 @@ func NewHooks(rt sandbox.Runtime, opts HooksOptions) *Hooks {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Hooks{rt: rt, opts: opts, indexes: map[string]*taskIndex{}, cal: &autoCal{dir: opts.CalibrationDir, keys: map[string]*calEntry{}}}
+	return &Hooks{rt: rt, opts: opts, indexes: map[string]*taskIndex{}, purged: map[string]*purgedImage{}, cal: &autoCal{dir: opts.CalibrationDir, keys: map[string]*calEntry{}}}
 }
 
 // Kinds is the wiring a run needs: the hooks under the Doc2Repo kind.
 func (h *Hooks) Kinds() map[benchmarks.Kind]run.KindHooks {
 	return map[benchmarks.Kind]run.KindHooks{benchmarks.KindDoc2Repo: {
 		Prepare: h, Capture: h, Score: h,
-		// The task image has the reference installed: grade without it.
-		GradeOnEnv: true,
+		// The task image has the reference installed: grade without it,
+		// in the env layer, or a task's own image after the purge.
+		GradeOnEnv: true, GradeIn: h,
 	}}
 }
 
@@ -188,3 +193,62 @@ func (h *Hooks) Auditor(task benchmarks.Task) *audit.Auditor {
 
 // GuardPackages are the names the agent's shell guard protects for task.
 func GuardPackages(task benchmarks.Task) []string { return task.Protected().Dists }
+
+// purgedImage is a task's own image after the purge, made once per run.
+type purgedImage struct {
+	once sync.Once
+	tag  string
+	err  error
+}
+
+// LayerGraded labels the commit of a task's own image after the purge.
+const LayerGraded = "doc2repo-graded"
+
+// GradeImage grades a task that names its own image (DeNovoSWE's image,
+// whose dependencies sweval's env layer lacks) in that image after the
+// same purge the agent's container had: once per task and run, a container
+// of the image is purged and proven free of the reference
+// (purge.PrepareAndVerify, as Prepare does), then committed, and the
+// grading containers start from the commit. Tasks without an image of
+// their own are declined: they grade in the env layer, which has their
+// dependencies and not the reference.
+func (h *Hooks) GradeImage(ctx context.Context, task benchmarks.Task, image string) (string, bool, error) {
+	if task.Doc2Repo == nil || task.Doc2Repo.Image == "" {
+		return "", false, nil
+	}
+	h.mu.Lock()
+	p := h.purged[task.ID]
+	if p == nil {
+		p = &purgedImage{}
+		h.purged[task.ID] = p
+	}
+	h.mu.Unlock()
+	p.once.Do(func() { p.tag, p.err = h.purgeAndCommit(ctx, task, image) })
+	if p.err != nil {
+		return "", false, p.err
+	}
+	return p.tag, true, nil
+}
+
+func (h *Hooks) purgeAndCommit(ctx context.Context, task benchmarks.Task, image string) (string, error) {
+	sb, err := h.rt.Create(ctx, sandbox.Spec{Image: image, RunID: h.opts.RunID, Task: task.ID, Workdir: task.Workdir()})
+	if err != nil {
+		return "", fmt.Errorf("doc2repo %s: start a container of its own image %s to purge for grading: %w", task.ID, image, err)
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	c, ok := sb.(sandbox.Committer)
+	if !ok {
+		return "", fmt.Errorf("doc2repo %s: grading in its own image %s needs a runtime that can commit a container (--runtime docker)", task.ID, image)
+	}
+	if err := h.Prepare(ctx, sb, task); err != nil {
+		return "", fmt.Errorf("doc2repo %s: purge its own image %s for grading: %w", task.ID, image, err)
+	}
+	sum := sha256.Sum256([]byte(image + "\x00" + task.ID + "\x00" + h.opts.RunID))
+	key := hex.EncodeToString(sum[:8])
+	tag := "sweval/" + LayerGraded + ":" + key
+	if _, err := c.Commit(ctx, tag, map[string]string{"sweval.managed": "1", "sweval.layer": LayerGraded, "sweval.key": key}); err != nil {
+		return "", fmt.Errorf("doc2repo %s: %w", task.ID, err)
+	}
+	h.opts.Logger.Info("graded in the task's own image after the purge", "instance", task.ID, "image", image, "commit", tag)
+	return tag, nil
+}

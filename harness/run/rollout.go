@@ -86,6 +86,16 @@ type KindHooks struct {
 	// has the reference installed, and the agent's purge does not carry
 	// over to a fresh grading container.
 	GradeOnEnv bool
+	// GradeIn, when set, may name the image a task grades in instead
+	// (a Doc2Repo task with its own image: that image after the purge);
+	// GradeOnEnv applies to the tasks it declines.
+	GradeIn GradeImager
+}
+
+// GradeImager chooses the image a task is graded in. image is the one the
+// agent started from; ok is false to decline (the kind's default).
+type GradeImager interface {
+	GradeImage(ctx context.Context, task benchmarks.Task, image string) (graded string, ok bool, err error)
 }
 
 // RolloutOptions configure Rollouts.
@@ -186,11 +196,17 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 	}
 	files["patch.diff"] = []byte(sub.Patch)
 
-	v, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
+	v, graded, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
 	v.Fill(&r)
-	if hooks.GradeOnEnv {
-		r.Image, r.ImageDigest = p.env.Tag, p.env.Digest
-	} else {
+	switch {
+	case graded != image:
+		// The env layer, or a kind's own (a purged commit, its tag
+		// content-keyed).
+		r.Image = graded
+		if graded == p.env.Tag {
+			r.ImageDigest = p.env.Digest
+		}
+	default:
 		p.recordImage(&r, task)
 	}
 	if err != nil && r.Error == "" {
@@ -300,19 +316,31 @@ func headCommit(ctx context.Context, sb sandbox.Sandbox, dir string) (string, er
 	return sha, nil
 }
 
-func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, hooks KindHooks, w Worker, task benchmarks.Task, image string, sub Submission) (result.Verdict, error) {
-	if hooks.GradeOnEnv {
+// scoreInFreshSandbox grades sub and says in which image.
+func scoreInFreshSandbox(ctx context.Context, p *prepared, opts RolloutOptions, hooks KindHooks, w Worker, task benchmarks.Task, image string, sub Submission) (result.Verdict, string, error) {
+	chosen := false
+	if hooks.GradeIn != nil {
+		img, ok, err := hooks.GradeIn.GradeImage(ctx, task, image)
+		if err != nil {
+			return result.Verdict{Status: result.StatusError, Error: err.Error()}, image, err
+		}
+		if ok {
+			image, chosen = img, true
+		}
+	}
+	if hooks.GradeOnEnv && !chosen {
 		env, err := p.envRef(ctx)
 		if err != nil {
-			return result.Verdict{Status: result.StatusError, Error: err.Error()}, err
+			return result.Verdict{Status: result.StatusError, Error: err.Error()}, image, err
 		}
 		image = env.Tag
 	}
 	if hooks.Score != nil {
-		return hooks.Score.Score(ctx, w, image, task, sub)
+		v, err := hooks.Score.Score(ctx, w, image, task, sub)
+		return v, image, err
 	}
 	out, err := gradeInFreshSandbox(ctx, p, opts.RunID, w, task, sub.Patch, opts.Grade)
-	return VerdictOf(out), err
+	return VerdictOf(out), image, err
 }
 
 // VerdictOf is the verdict of a SWE-bench-style grading: all or nothing.

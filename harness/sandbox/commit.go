@@ -1,0 +1,42 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/moby/moby/client"
+)
+
+// Committer is a sandbox whose filesystem can become an image: a Doc2Repo
+// task's own image after the purge, graded in fresh containers of the
+// commit. The Docker runtime's sandboxes implement it.
+type Committer interface {
+	// Commit writes the container's filesystem (not /tmp, a tmpfs) to a
+	// new image named ref, with labels set on it, and returns its ID.
+	Commit(ctx context.Context, ref string, labels map[string]string) (string, error)
+}
+
+var _ Committer = (*dockerSandbox)(nil)
+
+// Commit implements Committer with the Engine's commit (the container is
+// paused meanwhile). The container's own labels (run, instance, owner)
+// are blanked on the image: they name a container, not an image.
+func (s *dockerSandbox) Commit(ctx context.Context, ref string, labels map[string]string) (string, error) {
+	all := map[string]string{}
+	for _, k := range []string{LabelRun, LabelInstance} {
+		all[k] = ""
+	}
+	maps.Copy(all, labels)
+	var changes []string
+	for _, k := range slices.Sorted(maps.Keys(all)) {
+		changes = append(changes, "LABEL "+strconv.Quote(k)+"="+strconv.Quote(all[k]))
+	}
+	res, err := s.d.cli.ContainerCommit(ctx, s.id, client.ContainerCommitOptions{Reference: ref, Changes: changes, Comment: "sweval"})
+	if err != nil {
+		return "", fmt.Errorf("commit container %.12s to %s: %w", s.id, ref, err)
+	}
+	return res.ID, nil
+}
