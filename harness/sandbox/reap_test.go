@@ -64,8 +64,12 @@ func TestReapRemovesOnlyDeadOwners(t *testing.T) {
 	if !exists(liveSB) || !exists(foreignSB) {
 		t.Errorf("Reap removed a live or foreign owner's container (live kept: %v, foreign kept: %v)", exists(liveSB), exists(foreignSB))
 	}
+	// The count is ours alone only when nothing else reaps the daemon
+	// meanwhile: other tests here, and every sweval command CI runs beside
+	// them (each reaps dead owners' containers when it starts and ends),
+	// may take the two first. Their removal is what matters, checked above.
 	if n < 2 {
-		t.Errorf("Reap reported %d removed, want >= 2", n)
+		t.Logf("Reap reported %d removed: another reaper on the daemon took the rest", n)
 	}
 	// The live run's container still works; its Close after an external
 	// removal is still fine.
