@@ -17,6 +17,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/moby/moby/client"
 	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/internal/testenv"
 )
@@ -503,10 +504,17 @@ func reapAfterKill9(t *testing.T, env conformanceEnv) {
 	if err != nil {
 		t.Fatalf("Reap: %v", err)
 	}
+	// Docker's daemon is shared: every sweval command CI runs beside
+	// this reaps dead owners' containers too, and may get there first.
+	shared := env.name == "docker"
 	if n < 1 {
-		t.Errorf("Reap removed %d sandboxes, want the kill -9'd helper's %s", n, id)
+		if _, ierr := testenv.Docker(t).ContainerInspect(ctx, id, client.ContainerInspectOptions{}); shared && ierr != nil {
+			t.Logf("another reaper on the daemon removed %s first", id)
+		} else {
+			t.Errorf("Reap removed %d sandboxes, want the kill -9'd helper's %s", n, id)
+		}
 	}
-	if n, err := rp.Reap(ctx, "conformance-kill9"); err != nil || n != 0 {
+	if n, err := rp.Reap(ctx, "conformance-kill9"); err != nil || n != 0 && !shared {
 		t.Errorf("second Reap: removed %d, err %v; want 0", n, err)
 	}
 }
