@@ -47,11 +47,6 @@ func newJanitor(b ImageBuilder, level string, budget int64, log *slog.Logger) *j
 	return j
 }
 
-// active reports whether the janitor may remove anything.
-func (j *janitor) active() bool {
-	return j.rm != nil && (j.budget > 0 || j.level != images.CacheInstance && j.level != "")
-}
-
 // start is handed the jobs still to run.
 func (j *janitor) start(_ context.Context, jobs []Job) {
 	j.mu.Lock()
@@ -133,16 +128,22 @@ func (j *janitor) enforceLocked(ctx context.Context) {
 	if j.budget <= 0 {
 		return
 	}
-	total := int64(0)
-	for _, size := range j.tracked {
-		total += size
-	}
+	total := j.totalLocked()
 	for total > j.budget && len(j.finished) > 0 {
 		img := j.finished[0]
 		j.finished = j.finished[1:]
 		total -= j.tracked[img]
 		j.removeLocked(ctx, img)
 	}
+}
+
+// totalLocked is the size of the tracked images.
+func (j *janitor) totalLocked() int64 {
+	total := int64(0)
+	for _, size := range j.tracked {
+		total += size
+	}
+	return total
 }
 
 func (j *janitor) removeLocked(ctx context.Context, img string) {
@@ -164,11 +165,7 @@ func (j *janitor) removeLocked(ctx context.Context, img string) {
 func (j *janitor) waitRoom(ctx context.Context) {
 	for {
 		j.mu.Lock()
-		total := int64(0)
-		for _, size := range j.tracked {
-			total += size
-		}
-		over := j.budget > 0 && total >= j.budget
+		over := j.budget > 0 && j.totalLocked() >= j.budget
 		j.mu.Unlock()
 		if !over {
 			return

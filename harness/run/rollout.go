@@ -198,16 +198,15 @@ func rolloutOne(ctx context.Context, p *prepared, opts RolloutOptions, w Worker,
 
 	v, graded, err := scoreInFreshSandbox(ctx, p, opts, hooks, w, task, image, sub)
 	v.Fill(&r)
-	switch {
-	case graded != image:
+	if graded == image {
+		p.recordImage(&r, task)
+	} else {
 		// The env layer, or a kind's own (a purged commit, its tag
 		// content-keyed).
 		r.Image = graded
 		if graded == p.env.Tag {
 			r.ImageDigest = p.env.Digest
 		}
-	default:
-		p.recordImage(&r, task)
 	}
 	if err != nil && r.Error == "" {
 		r.Status, r.Error = result.StatusError, err.Error()
