@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
@@ -39,4 +40,13 @@ func (s *dockerSandbox) Commit(ctx context.Context, ref string, labels map[strin
 		return "", fmt.Errorf("commit container %.12s to %s: %w", s.id, ref, err)
 	}
 	return res.ID, nil
+}
+
+// RemoveImage removes image ref (a commit, say) from the daemon; one that
+// is already gone is not an error.
+func (d *Docker) RemoveImage(ctx context.Context, ref string) error {
+	if _, err := d.cli.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("sandbox: remove image %s: %w", ref, err)
+	}
+	return nil
 }

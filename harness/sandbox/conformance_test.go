@@ -101,6 +101,7 @@ var conformanceCases = []struct {
 	whole func(t *testing.T, env conformanceEnv)
 }{
 	{name: "ReapAfterKill9", whole: reapAfterKill9},
+	{name: "CommitKeepsTheFilesystem", whole: commitKeepsTheFilesystem},
 	{name: "NoNetworkRoute", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`ls /sys/class/net; tail -n +2 /proc/net/route | wc -l; cat /sys/class/net/lo/operstate; python3 -c '
@@ -541,4 +542,52 @@ func holdConformanceSandbox(t *testing.T, name string) {
 	fmt.Println("CONTAINER " + sb.ID())
 	time.Sleep(5 * time.Minute) // killed long before
 	sb.Close(context.Background())
+}
+
+// imageRemover is the part of a runtime that removes an image it made.
+type imageRemover interface {
+	RemoveImage(ctx context.Context, ref string) error
+}
+
+// commitKeepsTheFilesystem commits a sandbox in which files were written,
+// changed and removed, and starts a new sandbox from the commit: the
+// changes are there (a removal too), /tmp (a tmpfs) is not, and the
+// labels asked for are on the image.
+func commitKeepsTheFilesystem(t *testing.T, env conformanceEnv) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	spec := sandbox.Spec{Image: env.image, RunID: "conformance-" + env.name, Task: t.Name()}
+	sb, err := env.rt.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	defer sb.Close(context.Background())
+	c, ok := sb.(sandbox.Committer)
+	if !ok {
+		t.Fatalf("%s sandboxes do not implement sandbox.Committer", env.name)
+	}
+	mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`mkdir -p /work/c && printf 'kept\n' > /work/c/new && ln -s new /work/c/link && rm /etc/issue && echo gone > /tmp/scratch`)})
+	ref := "sweval/conformance-commit:" + env.name
+	rm, ok := env.rt.(imageRemover)
+	if !ok {
+		t.Fatalf("%s runtime cannot remove images", env.name)
+	}
+	t.Cleanup(func() { _ = rm.RemoveImage(context.Background(), ref) })
+	id, err := c.Commit(ctx, ref, map[string]string{"sweval.layer": "conformance"})
+	if err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if !strings.HasPrefix(id, "sha256:") {
+		t.Errorf("Commit returned %q, want an image id sha256:…", id)
+	}
+	spec.Image = ref
+	next, err := env.rt.Create(ctx, spec)
+	if err != nil {
+		t.Fatalf("Create from the commit %s: %v", ref, err)
+	}
+	defer next.Close(context.Background())
+	res := mustExec(t, next, sandbox.ExecRequest{Cmd: bash(`cat /work/c/new; readlink /work/c/link; test -e /etc/issue && echo ISSUE; test -e /tmp/scratch && echo SCRATCH; echo end`)})
+	if got := string(res.Output); got != "kept\nnew\nend\n" {
+		t.Errorf("in a sandbox of the commit: %q, want the new file and link, /etc/issue removed, no /tmp/scratch", got)
+	}
 }
