@@ -25,6 +25,9 @@ func ArchiveName(image string) string {
 // it) into dir and returns its path. The file appears whole or not at all:
 // it is written under a temporary name and renamed.
 func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, error) {
+	if b.cli == nil {
+		return "", errNeedsDocker("saving an image")
+	}
 	if ok, err := b.present(ctx, image); err != nil {
 		return "", err
 	} else if !ok {
@@ -61,6 +64,9 @@ func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, erro
 // LoadFile loads a docker-archive tarball into the Engine and returns the
 // images it named.
 func (b *Builder) LoadFile(ctx context.Context, path string) ([]string, error) {
+	if b.cli == nil {
+		return nil, errNeedsDocker("loading an image archive")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)

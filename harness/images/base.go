@@ -109,6 +109,13 @@ func (b *Builder) Base(ctx context.Context, spec BaseSpec) (Ref, error) {
 		return ref, b.tagAliases(ctx, ref.Tag, spec.Aliases)
 	}
 
+	if ok, err := b.store.importCached(ctx, ref, io.Discard); err != nil {
+		return Ref{}, fmt.Errorf("base image %s: %w", ref.Tag, err)
+	} else if ok {
+		log.Info("base image imported from the kept archive", "layer", LayerBase)
+		return ref, b.tagAliases(ctx, ref.Tag, spec.Aliases)
+	}
+
 	mirror := spec.Mirror
 	if mirror == "" {
 		srcs, err := ReadAptSources(b.opts.AptDir)
@@ -167,7 +174,7 @@ func (b *Builder) Base(ctx context.Context, spec BaseSpec) (Ref, error) {
 		}
 	}
 
-	if err := b.importRootfs(ctx, rootfs, ref, lf); err != nil {
+	if err := b.store.importRootfs(ctx, rootfs, ref, lf); err != nil {
 		return fail("import", err)
 	}
 	if ok, err := b.present(ctx, ref.Tag); err != nil || !ok {

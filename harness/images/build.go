@@ -38,15 +38,26 @@ var contextEpoch = time.Unix(0, 0).UTC()
 // writeContext writes a build context tar: the Dockerfile, then files, then
 // directory trees. Entries are owned by root; symlinks are kept as links.
 func writeContext(w io.Writer, dockerfile string, files []ctxFile, dirs []ctxDir) error {
-	entries := []sandbox.File{{Name: "Dockerfile", Data: []byte(dockerfile), Mode: 0o644, ModTime: contextEpoch}}
+	entries, err := contextEntries(files, dirs)
+	if err != nil {
+		return err
+	}
+	df := sandbox.File{Name: "Dockerfile", Data: []byte(dockerfile), Mode: 0o644, ModTime: contextEpoch}
+	return sandbox.WriteFiles(w, append([]sandbox.File{df}, entries...)...)
+}
+
+// contextEntries are the entries of a build context's files and directory
+// trees, in that order.
+func contextEntries(files []ctxFile, dirs []ctxDir) ([]sandbox.File, error) {
+	var entries []sandbox.File
 	for _, f := range files {
 		fi, err := os.Stat(f.Path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		e, ok, err := contextEntry(f.Name, f.Path, fi)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if ok {
 			entries = append(entries, e)
@@ -76,10 +87,71 @@ func writeContext(w io.Writer, dockerfile string, files []ctxFile, dirs []ctxDir
 			return err
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return sandbox.WriteFiles(w, entries...)
+	return entries, nil
+}
+
+// recipe is one image build, the one description both stores build from:
+// the Docker Engine as a Dockerfile with the context (Files, Dirs);
+// containerd by running the steps in a sandbox of From and committing.
+type recipe struct {
+	From  string
+	Steps []step
+	Files []ctxFile
+	Dirs  []ctxDir
+}
+
+// step is one instruction of a recipe: exactly one field group is set.
+type step struct {
+	// Copy is a context path (a directory's contents when it ends in "/"
+	// or names a directory) copied to Dest.
+	Copy, Dest string
+	// Run is a command in exec form, run as root with no network.
+	Run []string
+	// Workdir becomes the working directory of later steps and the image.
+	Workdir string
+}
+
+// Dockerfile renders r for the Engine's builder.
+func (r recipe) Dockerfile() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "FROM %s\n", r.From)
+	for _, st := range r.Steps {
+		switch {
+		case st.Copy != "":
+			fmt.Fprintf(&b, "COPY %s %s\n", st.Copy, st.Dest)
+		case len(st.Run) > 0:
+			fmt.Fprintf(&b, "RUN %s\n", dockerfileQuote(st.Run...))
+		case st.Workdir != "":
+			fmt.Fprintf(&b, "WORKDIR %s\n", st.Workdir)
+		}
+	}
+	return b.String()
+}
+
+// subtree is the context entries under src, named relative to it: what
+// COPY src dest puts into dest.
+func (r recipe) subtree(src string) ([]sandbox.File, error) {
+	all, err := contextEntries(r.Files, r.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(src, "/")
+	var out []sandbox.File
+	for _, e := range all {
+		rel, ok := strings.CutPrefix(e.Name, prefix+"/")
+		if !ok || rel == "" {
+			continue // the directory itself: dest is made by the copy
+		}
+		e.Name = rel
+		out = append(out, e)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("nothing in the context under %s", src)
+	}
+	return out, nil
 }
 
 // contextEntry describes the host file path as the context entry name;

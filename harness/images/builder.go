@@ -18,6 +18,8 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/moby/moby/client"
+
+	"github.com/sweval/sweval/harness/sandbox"
 )
 
 // Labels every image of ours carries.
@@ -92,7 +94,8 @@ type Options struct {
 
 // Builder builds and finds sweval images. Safe for concurrent use.
 type Builder struct {
-	cli   engine
+	cli   engine // nil when the images live in containerd alone
+	store store
 	opts  Options
 	log   *slog.Logger
 	pulls chan struct{} // semaphore: one slot per concurrent pull
@@ -117,6 +120,17 @@ type engine interface {
 // New returns a Builder talking to the Engine through cli.
 func New(cli *client.Client, opts Options) *Builder {
 	return newBuilder(cli, opts)
+}
+
+// NewContainerd returns a Builder that keeps its images in rt's containerd
+// namespace and needs no Docker: bases are OCI images imported there,
+// other layers are built in rt's sandboxes and committed (see store). What
+// only the Engine does (pulls, save/load, prune, a task's own Dockerfile)
+// is an error that says so.
+func NewContainerd(rt *sandbox.Containerd, opts Options) *Builder {
+	b := newBuilder(nil, opts)
+	b.store = ctrStore{rt: rt, b: b, arch: b.opts.Arch}
+	return b
 }
 
 func newBuilder(cli engine, opts Options) *Builder {
@@ -155,7 +169,9 @@ func newBuilder(cli engine, opts Options) *Builder {
 	}
 	// What a killed builder left in the temp dir goes now.
 	sweepWorkDirs(opts.TempDir, opts.Logger)
-	return &Builder{cli: cli, opts: opts, log: opts.Logger, pulls: make(chan struct{}, opts.PullConcurrency)}
+	b := &Builder{cli: cli, opts: opts, log: opts.Logger, pulls: make(chan struct{}, opts.PullConcurrency)}
+	b.store = dockerStore{b}
+	return b
 }
 
 // DefaultCacheDir is $XDG_CACHE_HOME/sweval, else ~/.cache/sweval.
@@ -272,7 +288,7 @@ func (b *Builder) Present(ctx context.Context, image string) (bool, error) {
 
 // present reports whether an image tag exists locally.
 func (b *Builder) present(ctx context.Context, tag string) (bool, error) {
-	_, err := b.cli.ImageInspect(ctx, tag)
+	_, err := b.store.inspect(ctx, tag)
 	if err == nil {
 		return true, nil
 	}
@@ -321,7 +337,7 @@ func (b *Builder) tagAliases(ctx context.Context, tag string, aliases []string) 
 		if a == "" || a == tag {
 			continue
 		}
-		if _, err := b.cli.ImageTag(ctx, client.ImageTagOptions{Source: tag, Target: a}); err != nil {
+		if err := b.store.tag(ctx, tag, a); err != nil {
 			return fmt.Errorf("tag %s as %s: %w", tag, a, err)
 		}
 		b.log.Info("tagged", "image", tag, "alias", a)
@@ -343,7 +359,7 @@ func labels(layer, key, parent string, extra map[string]string) map[string]strin
 // Digest returns an image's ID, the sha256 digest of its configuration:
 // it names the exact bytes a run started from, where a tag may move.
 func (b *Builder) Digest(ctx context.Context, image string) (string, error) {
-	res, err := b.cli.ImageInspect(ctx, image)
+	res, err := b.store.inspect(ctx, image)
 	if err != nil {
 		return "", fmt.Errorf("inspect image %s: %w", image, err)
 	}
@@ -354,27 +370,22 @@ func (b *Builder) Digest(ctx context.Context, image string) (string, error) {
 // it is ours, else layer "external" with the image ID as key (an ID is a
 // content hash too, so layers built on it are keyed by its content).
 func (b *Builder) Resolve(ctx context.Context, image string) (Ref, error) {
-	res, err := b.cli.ImageInspect(ctx, image)
+	res, err := b.store.inspect(ctx, image)
 	if err != nil {
 		if isNotFound(err) {
 			return Ref{}, fmt.Errorf("image %s is not present locally: build it (sweval images base) or load it (docker load): %w", image, err)
 		}
 		return Ref{}, fmt.Errorf("inspect image %s: %w", image, err)
 	}
-	var lbl map[string]string
-	if res.Config != nil {
-		lbl = res.Config.Labels
-	}
+	lbl := res.Labels
 	digest := imageDigest(image, res.RepoDigests, res.ID)
 	if lbl[LabelManaged] == "1" && lbl[LabelKey] != "" {
 		return Ref{Tag: image, Key: lbl[LabelKey], Layer: lbl[LabelLayer], Digest: digest}, nil
 	}
 	ref := Ref{Tag: image, Key: "id:" + res.ID, Layer: LayerExternal, Digest: digest}
-	if res.Config != nil {
-		for _, kv := range res.Config.Env {
-			if p, ok := strings.CutPrefix(kv, "PATH="); ok {
-				ref.Path = p
-			}
+	for _, kv := range res.Env {
+		if p, ok := strings.CutPrefix(kv, "PATH="); ok {
+			ref.Path = p
 		}
 	}
 	return ref, nil

@@ -18,6 +18,9 @@ const DefaultMinFreeDisk = 5 << 30
 // Options.MinFreeDisk free. The directory is the Engine's DockerRootDir as
 // seen from this host; a remote Engine's (not visible here) is not checked.
 func (b *Builder) checkDisk(ctx context.Context, image string) error {
+	if b.cli == nil {
+		return errNeedsDocker("the free-disk check")
+	}
 	if b.opts.MinFreeDisk < 0 {
 		return nil
 	}

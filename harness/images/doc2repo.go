@@ -31,13 +31,16 @@ var safeWorkdir = regexp.MustCompile(`^/[A-Za-z0-9._/-]*$`)
 // RECORD and caches). That is exactly what the leakage purge must remove
 // before an agent starts; building it this way keeps the purge honest.
 func Doc2RepoDockerfile(env, workdir string) string {
-	return fmt.Sprintf(`FROM %s
-COPY reference %s
-WORKDIR %s
-RUN git init -q . && git add -A && git -c user.name=reference -c user.email=reference@sweval.invalid commit -qm reference \
- && python3 -m pip install --no-deps --no-build-isolation --no-index --break-system-packages . \
- && git config --system --add safe.directory '*'
-`, env, workdir, workdir)
+	return doc2repoBuild(env, workdir, "").Dockerfile()
+}
+
+func doc2repoBuild(env, workdir, reference string) recipe {
+	install := "git init -q . && git add -A && git -c user.name=reference -c user.email=reference@sweval.invalid commit -qm reference" +
+		" && python3 -m pip install --no-deps --no-build-isolation --no-index --break-system-packages ." +
+		" && git config --system --add safe.directory '*'"
+	return recipe{From: env,
+		Steps: []step{{Copy: "reference", Dest: workdir}, {Workdir: workdir}, {Run: []string{"/bin/sh", "-c", install}}},
+		Dirs:  []ctxDir{{Name: "reference", Path: reference}}}
 }
 
 // Doc2Repo builds (or finds) the environment image of a Doc2Repo task on
@@ -73,8 +76,7 @@ func (b *Builder) Doc2Repo(ctx context.Context, env Ref, task benchmarks.Task) (
 	_, err = b.buildOnce(ctx, ref, "doc2repo image", log, func(lf *os.File) error {
 		fmt.Fprintf(lf, "# task %s: reference %s on %s at %s\n", task.ID, d.Reference, env.Tag, workdir)
 		extra := map[string]string{LabelRepo: d.Package}
-		err := b.buildImage(ctx, ref.Tag, labels(LayerDoc2Repo, key, env.Key, extra), Doc2RepoDockerfile(env.Tag, workdir), nil,
-			[]ctxDir{{Name: "reference", Path: d.Reference}}, lf)
+		err := b.store.build(ctx, ref.Tag, labels(LayerDoc2Repo, key, env.Key, extra), doc2repoBuild(env.Tag, workdir, d.Reference), lf)
 		if err != nil {
 			fmt.Fprintf(lf, "FAILED: %v\n", err)
 			_, err = fail("%v (full log: %s)", err, lf.Name())

@@ -103,26 +103,33 @@ func fileSHA256(p string) (string, error) {
 
 // EnvDockerfile is the Dockerfile of an env layer on base with files.
 func EnvDockerfile(base string, files []EnvFile) string {
+	return envBuild(base, files).Dockerfile()
+}
+
+// envBuild installs files on base: the .debs with one dpkg -i (so they
+// may depend on each other; with no network a missing dependency fails
+// the build, as it should), then the wheels with pip, offline.
+func envBuild(base string, files []EnvFile) recipe {
+	r := recipe{From: base}
 	var debs, wheels bool
 	for _, f := range files {
+		dir := "debs"
+		if f.Kind == "wheel" {
+			dir = "wheels"
+		}
+		r.Files = append(r.Files, ctxFile{Name: dir + "/" + f.Name, Path: f.Path})
 		debs = debs || f.Kind == "deb"
 		wheels = wheels || f.Kind == "wheel"
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "FROM %s\n", base)
 	if debs {
-		fmt.Fprintf(&b, "COPY debs/ %s/\n", envDebsDir)
-		// One dpkg -i for all files lets them depend on each other; with no
-		// network a missing dependency fails the build, as it should.
-		fmt.Fprintf(&b, "RUN %s\n", dockerfileQuote("/bin/sh", "-c",
-			fmt.Sprintf("dpkg -i %s/*.deb && rm -rf %s", envDebsDir, envDebsDir)))
+		r.Steps = append(r.Steps, step{Copy: "debs/", Dest: envDebsDir + "/"},
+			step{Run: []string{"/bin/sh", "-c", fmt.Sprintf("dpkg -i %s/*.deb && rm -rf %s", envDebsDir, envDebsDir)}})
 	}
 	if wheels {
-		fmt.Fprintf(&b, "COPY wheels/ %s/\n", envWheelsDir)
-		fmt.Fprintf(&b, "RUN %s\n", dockerfileQuote("/bin/sh", "-c",
-			fmt.Sprintf("python3 -m pip install --no-index --no-cache-dir --disable-pip-version-check --break-system-packages --find-links %s %s/*.whl && rm -rf %s", envWheelsDir, envWheelsDir, envWheelsDir)))
+		r.Steps = append(r.Steps, step{Copy: "wheels/", Dest: envWheelsDir + "/"},
+			step{Run: []string{"/bin/sh", "-c", fmt.Sprintf("python3 -m pip install --no-index --no-cache-dir --disable-pip-version-check --break-system-packages --find-links %s %s/*.whl && rm -rf %s", envWheelsDir, envWheelsDir, envWheelsDir)}})
 	}
-	return b.String()
+	return r
 }
 
 // EnvRef returns the ref of the env layer of spec on base, built or not; with
@@ -174,18 +181,12 @@ func (b *Builder) Env(ctx context.Context, base Ref, spec EnvSpec) (Ref, error) 
 		return Ref{}, err
 	}
 	defer lf.Close()
-	var cf []ctxFile
 	for _, f := range files {
-		dir := "debs"
-		if f.Kind == "wheel" {
-			dir = "wheels"
-		}
-		cf = append(cf, ctxFile{Name: dir + "/" + f.Name, Path: f.Path})
 		fmt.Fprintf(lf, "# %s %s sha256:%s\n", f.Kind, f.Name, f.SHA256)
 	}
 	t0 := time.Now()
 	log.Info("building env image", "base", base.Tag, "files", len(files), "log", lf.Name())
-	err = b.buildImage(ctx, ref.Tag, labels(LayerEnv, ref.Key, base.Key, nil), EnvDockerfile(base.Tag, files), cf, nil, lf)
+	err = b.store.build(ctx, ref.Tag, labels(LayerEnv, ref.Key, base.Key, nil), envBuild(base.Tag, files), lf)
 	if err != nil {
 		fmt.Fprintf(lf, "FAILED: %v\n", err)
 		return Ref{}, fmt.Errorf("env image %s: %w (full log: %s)", ref.Tag, err, lf.Name())

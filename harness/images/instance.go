@@ -36,7 +36,14 @@ func RepoCachePath(repoCache, repo string) (string, error) {
 // InstanceDockerfile is the Dockerfile of an instance layer: the prepared
 // repository copied to /testbed.
 func InstanceDockerfile(env string) string {
-	return fmt.Sprintf("FROM %s\nCOPY testbed/ %s/\nWORKDIR %s\n", env, TestbedDir, TestbedDir)
+	return instanceBuild(env, "").Dockerfile()
+}
+
+// instanceBuild copies the prepared repository at testbed to /testbed.
+func instanceBuild(env, testbed string) recipe {
+	return recipe{From: env,
+		Steps: []step{{Copy: "testbed/", Dest: TestbedDir + "/"}, {Workdir: TestbedDir}},
+		Dirs:  []ctxDir{{Name: "testbed", Path: testbed}}}
 }
 
 // Instance returns the image a task runs in, building what is missing:
@@ -109,6 +116,9 @@ func (b *Builder) taskDockerfile(ctx context.Context, task benchmarks.Task) (Ref
 	}
 	if len(missing) > 0 {
 		return Ref{}, fmt.Errorf("FROM images of its Dockerfile not present locally (no registry to pull from): %s", strings.Join(missing, ", "))
+	}
+	if b.cli == nil {
+		return Ref{}, errNeedsDocker("building a task's own Dockerfile")
 	}
 	key := DockerfileKey(task.Dockerfile)
 	ref := Ref{Tag: TaskRepo + ":" + key, Key: key, Layer: LayerTask}
@@ -247,7 +257,7 @@ func (b *Builder) standardInstance(ctx context.Context, env Ref, task benchmarks
 		return fail("prepare %s at %s: %v (full log: %s)", task.Repo, sha, err, lf.Name())
 	}
 	extra := map[string]string{LabelRepo: task.Repo, LabelCommit: sha}
-	err = b.buildImage(ctx, ref.Tag, labels(LayerInstance, ref.Key, env.Key, extra), InstanceDockerfile(env.Tag), nil, []ctxDir{{Name: "testbed", Path: testbed}}, lf)
+	err = b.store.build(ctx, ref.Tag, labels(LayerInstance, ref.Key, env.Key, extra), instanceBuild(env.Tag, testbed), lf)
 	if err != nil {
 		fmt.Fprintf(lf, "FAILED: %v\n", err)
 		return fail("%v (full log: %s)", err, lf.Name())

@@ -11,8 +11,6 @@ import (
 	"slices"
 	"syscall"
 	"time"
-
-	"github.com/moby/moby/client"
 )
 
 // pulledLedger is the file (under the cache directory) that lists the
@@ -30,6 +28,9 @@ type ledgerEntry struct {
 // recordPull appends image (by its ID now) to the ledger, under an
 // exclusive lock: several runs may pull at once.
 func (b *Builder) recordPull(ctx context.Context, image string) error {
+	if b.cli == nil {
+		return errNeedsDocker("recording a pull")
+	}
 	res, err := b.cli.ImageInspect(ctx, image)
 	if err != nil {
 		return fmt.Errorf("inspect pulled image %s: %w", image, err)
@@ -88,7 +89,7 @@ type Owned struct {
 // false for an image it did not (a user's own, or one loaded by hand) and
 // for one that is not present.
 func (b *Builder) Own(ctx context.Context, image string) (o Owned, ok bool, err error) {
-	res, err := b.cli.ImageInspect(ctx, image)
+	res, err := b.store.inspect(ctx, image)
 	if err != nil {
 		if isNotFound(err) {
 			return o, false, nil
@@ -96,8 +97,8 @@ func (b *Builder) Own(ctx context.Context, image string) (o Owned, ok bool, err 
 		return o, false, fmt.Errorf("inspect image %s: %w", image, err)
 	}
 	o = Owned{Image: image, ID: res.ID, Size: res.Size, Layer: LayerExternal}
-	if res.Config != nil && res.Config.Labels[LabelManaged] == "1" && res.Config.Labels[LabelKey] != "" {
-		o.Layer = res.Config.Labels[LabelLayer]
+	if res.Labels[LabelManaged] == "1" && res.Labels[LabelKey] != "" {
+		o.Layer = res.Labels[LabelLayer]
 		return o, true, nil
 	}
 	mine, err := b.pulledByUs(image, res.ID)
@@ -118,7 +119,7 @@ func (b *Builder) Remove(ctx context.Context, image string) error {
 	if !ok {
 		return fmt.Errorf("image %s was not built or pulled by sweval: left alone", image)
 	}
-	if _, err := b.cli.ImageRemove(ctx, image, client.ImageRemoveOptions{PruneChildren: true}); err != nil {
+	if err := b.store.remove(ctx, image); err != nil {
 		return fmt.Errorf("remove image %s: %w", image, err)
 	}
 	b.log.Info("removed image", "image", image, "id", shortID(o.ID), "layer", o.Layer, "mb", o.Size>>20)

@@ -41,6 +41,9 @@ func layerRank(layer string) int {
 // List returns every image labelled sweval.managed=1, children before
 // parents (instance, task, env, base), then newest first.
 func (b *Builder) List(ctx context.Context) ([]Image, error) {
+	if b.cli == nil {
+		return nil, errNeedsDocker("listing images")
+	}
 	res, err := b.cli.ImageList(ctx, client.ImageListOptions{
 		Filters: client.Filters{}.Add("label", LabelManaged+"=1"),
 	})
@@ -96,6 +99,9 @@ type PruneOptions struct {
 // sweval.managed=1) do not count, they are removed with the image. It returns
 // the removed image tags (or IDs); err lists what was skipped or failed.
 func (b *Builder) Prune(ctx context.Context, opts PruneOptions) (removed []string, err error) {
+	if b.cli == nil {
+		return nil, errNeedsDocker("pruning images")
+	}
 	imgs, err := b.List(ctx)
 	if err != nil {
 		return nil, err

@@ -34,6 +34,9 @@ const (
 // (unknown image, denied) is returned at once. A pull is refused when the
 // Engine's disk has less than Options.MinFreeDisk free.
 func (b *Builder) Pull(ctx context.Context, image string) error {
+	if b.cli == nil {
+		return errNeedsDocker("pulling an image")
+	}
 	select {
 	case b.pulls <- struct{}{}:
 		defer func() { <-b.pulls }()

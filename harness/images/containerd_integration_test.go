@@ -1,0 +1,162 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+
+	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/sandbox"
+	"github.com/sweval/sweval/internal/testenv"
+)
+
+// TestEveryLayerWithoutDocker builds the base (debootstrap → an OCI image
+// written with go-containerregistry), env (a .deb and a wheel), instance
+// and Doc2Repo layers into a private containerd with no Docker in the
+// loop, checks what each holds from a sandbox of it, and checks that the
+// tags and content keys are the ones the Docker builder gives the same
+// inputs. The base archive is kept in the shared cache dir, so a second
+// containerd (another test, or this one run again) imports it instead of
+// running debootstrap again.
+func TestEveryLayerWithoutDocker(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test (debootstrap on first run)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("debootstrap and containerd need root")
+	}
+	if _, err := exec.LookPath("debootstrap"); err != nil {
+		t.Skip("debootstrap not installed")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	inst := testenv.StartContainerd(t)
+	cli, err := containerd.New(inst.Address)
+	if err != nil {
+		t.Fatalf("connect to containerd: %v", err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	rt := sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Snapshotter: inst.Snapshotter})
+	t.Cleanup(func() { _ = rt.CloseAll(context.Background()) })
+	logs := &logLines{}
+	b := NewContainerd(rt, Options{Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		CacheDir: DefaultCacheDir(), TempDir: t.TempDir()})
+	docker := New(nil, Options{CacheDir: t.TempDir()}) // keys only: never talks to the Engine
+
+	run := func(t *testing.T, image, script string) string {
+		t.Helper()
+		sb, err := rt.Create(ctx, sandbox.Spec{Image: image, RunID: "no-docker", Task: t.Name()})
+		if err != nil {
+			t.Fatalf("sandbox of %s: %v", image, err)
+		}
+		defer sb.Close(context.Background())
+		res, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: []string{"bash", "-c", script}})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("%s in %s: exit %d, %v\n%s", script, image, res.ExitCode, err, res.Output)
+		}
+		return string(res.Output)
+	}
+
+	t0 := time.Now()
+	base, err := b.Base(ctx, BaseSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("base %s in containerd in %s (%d debootstrap runs)", base.Tag, time.Since(t0).Round(time.Second), logs.count("building base image"))
+	if want := docker.BaseRef(BaseSpec{}); base.Tag != want.Tag || base.Key != want.Key {
+		t.Errorf("base = %+v, want the Docker builder's %+v", base, want)
+	}
+	if got, err := b.Resolve(ctx, base.Tag); err != nil || got.Key != base.Key || got.Layer != LayerBase {
+		t.Errorf("Resolve(base) = %+v, %v", got, err)
+	}
+	if out := run(t, base.Tag, `python --version; echo "$PATH"`); !strings.Contains(out, "Python 3") {
+		t.Errorf("base: %q", out)
+	}
+
+	nonce := fmt.Sprint(time.Now().UnixNano())
+	debs, wheels := t.TempDir(), t.TempDir()
+	makeDeb(t, debs, nonce)
+	makeWheel(t, wheels, nonce)
+	spec := EnvSpec{DebsDir: debs, WheelsDir: wheels}
+	env, err := b.Env(ctx, base, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _, _ := docker.EnvRef(base, spec); env.Tag != want.Tag || env.Key != want.Key {
+		t.Errorf("env = %+v, want the Docker builder's %+v", env, want)
+	}
+	out := run(t, env.Tag, `cat /usr/share/sweval-itest/hello.txt; dpkg-query -W -f='${Status}\n' sweval-itest-hello; python3 -c 'import swevalitest; print(swevalitest.VALUE)'; ls /tmp/sweval-env 2>/dev/null | wc -l`)
+	if want := "hello " + nonce + "\ninstall ok installed\n42\n0\n"; out != want {
+		t.Errorf("env holds %q, want %q", out, want)
+	}
+	if _, err := b.Env(ctx, base, spec); err != nil || logs.count("env image present") != 1 {
+		t.Errorf("second Env: %v; present logged %d times", err, logs.count("env image present"))
+	}
+
+	fx := newRepoFixture(t)
+	instance, err := b.Instance(ctx, env, fx.task, fx.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := docker.InstanceRef(env, fx.task); instance.Tag != want.Tag || instance.Key != want.Key {
+		t.Errorf("instance = %+v, want the Docker builder's %+v", instance, want)
+	}
+	out = run(t, instance.Tag, `cd /testbed && git rev-parse HEAD && git rev-list --all | wc -l && cat widget.py && stat -c %u file1.txt`)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 4 || lines[0] != fx.base || lines[1] != "2" || !strings.HasPrefix(lines[2], "VERSION = 2") || lines[3] != "0" {
+		t.Errorf("/testbed in the instance: %q, want HEAD %s, 2 commits, widget v2, root-owned", out, fx.base)
+	}
+	for _, c := range fx.future {
+		if strings.Contains(run(t, instance.Tag, `cd /testbed && git cat-file -t `+c+` 2>&1 || true`), "commit") {
+			t.Errorf("future commit %s is in the instance", c)
+		}
+	}
+
+	ref := filepath.Join(t.TempDir(), "ref")
+	os.MkdirAll(filepath.Join(ref, "tinyref"), 0o755)
+	os.WriteFile(filepath.Join(ref, "pyproject.toml"), []byte("[build-system]\nrequires = [\"setuptools\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"tinyref\"\nversion = \"0.1\"\n"), 0o644)
+	os.WriteFile(filepath.Join(ref, "tinyref", "__init__.py"), []byte("ANSWER = '"+nonce+"'\n"), 0o644)
+	task := benchmarks.Task{ID: "tinyref-1", Kind: benchmarks.KindDoc2Repo, Doc2Repo: &benchmarks.Doc2Repo{Reference: ref, Package: "tinyref", Workdir: "/workspace"}}
+	d2r, err := b.Doc2Repo(ctx, env, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = run(t, d2r.Tag, `cd / && python3 -c 'import tinyref; print(tinyref.ANSWER)' && git -C /workspace log --format=%s`)
+	if want := nonce + "\nreference\n"; out != want {
+		t.Errorf("Doc2Repo image: %q, want the reference installed and committed at /workspace (%q)", out, want)
+	}
+
+	// What needs the Engine says so.
+	if err := b.Pull(ctx, "127.0.0.1:1/x:y"); err == nil || !strings.Contains(err.Error(), "needs the Docker Engine") {
+		t.Errorf("Pull on containerd alone: %v", err)
+	}
+	// Another containerd (a wiped node) gets the base from the kept
+	// archive: no second debootstrap.
+	inst2 := testenv.StartContainerd(t)
+	cli2, err := containerd.New(inst2.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli2.Close() })
+	rt2 := sandbox.NewContainerd(cli2, sandbox.ContainerdOptions{Snapshotter: inst2.Snapshotter})
+	logs2 := &logLines{}
+	b2 := NewContainerd(rt2, Options{Logger: slog.New(slog.NewTextHandler(logs2, nil)), CacheDir: DefaultCacheDir(), TempDir: t.TempDir()})
+	t1 := time.Now()
+	if again, err := b2.Base(ctx, BaseSpec{Aliases: []string{"sweval/base:no-docker"}}); err != nil || again.Key != base.Key {
+		t.Fatalf("Base on a second containerd: %+v, %v", again, err)
+	}
+	t.Logf("base on a second containerd in %s", time.Since(t1).Round(time.Millisecond))
+	if n := logs2.count("building base image"); n != 0 || logs2.count("imported from the kept archive") != 1 {
+		t.Errorf("second containerd: %d debootstrap runs, want 0 (the kept archive)", n)
+	}
+	if got, err := b2.Resolve(ctx, "sweval/base:no-docker"); err != nil || got.Key != base.Key {
+		t.Errorf("alias on the second containerd: %+v, %v", got, err)
+	}
+}
