@@ -126,7 +126,8 @@ func dockerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "memory", Value: "4g", Usage: "memory limit per sandbox (no swap)"},
 		&cli.StringFlag{Name: "disk", Value: "8g", Usage: "disk budget per sandbox: what it may write outside /tmp; a watchdog stops it past that (rollout: sandbox_event disk_limit); 0 for no budget"},
 		&cli.Int64Flag{Name: "pids", Value: sandbox.DefaultPidsLimit, Usage: "process limit per sandbox"},
-		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd (images are still built with Docker and imported into containerd on first use)"},
+		&cli.StringFlag{Name: "runtime", Value: "docker", Usage: "sandbox runtime: docker or containerd"},
+		&cli.StringFlag{Name: "image-store", Value: "docker", Usage: "where images are built and kept: docker (the Engine; with --runtime containerd each is imported into containerd on first use) or containerd (no Docker needed; with --runtime containerd)"},
 		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --runtime containerd"},
 		&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --runtime containerd"},
 	)
@@ -153,19 +154,66 @@ func dockerClient(ctx context.Context) (*client.Client, error) {
 // cleanup removes every container this process created and any left by a
 // killed earlier run of the same run id.
 func environment(c *cli.Context, runID string) (run.Environment, func(), error) {
-	cli, err := dockerClient(c.Context)
-	if err != nil {
-		return run.Environment{}, nil, err
-	}
 	mem, err := parseBytes(c.String("memory"))
 	if err != nil {
-		cli.Close()
 		return run.Environment{}, nil, fmt.Errorf("--memory: %w", err)
 	}
 	log := logger(c)
 	disk, err := diskFlag(c)
 	if err != nil {
-		cli.Close()
+		return run.Environment{}, nil, err
+	}
+	pub, err := published(c)
+	if err != nil {
+		return run.Environment{}, nil, err
+	}
+	bopts, err := pullOptions(c, images.Options{Logger: log, CacheDir: c.String("cache-dir")})
+	if err != nil {
+		return run.Environment{}, nil, err
+	}
+	budget := int64(0)
+	if v := c.String("max-image-disk"); v != "" {
+		if budget, err = parseBytes(v); err != nil {
+			return run.Environment{}, nil, fmt.Errorf("--max-image-disk: %w", err)
+		}
+	}
+	env := run.Environment{
+		CacheLevel:   c.String("cache-level"),
+		MaxImageDisk: budget,
+		Published:    pub,
+		Base:         images.BaseSpec{Extra: c.StringSlice("base-packages")},
+		BaseImage:    c.String("base-image"),
+		Env:          images.EnvSpec{DebsDir: c.String("env-debs"), WheelsDir: c.String("env-wheels")},
+		RepoCache:    c.String("repo-cache"),
+		Logger:       log,
+	}
+	// Starts back off when the daemon slows down: each worker's grade
+	// starts two containers at once, so up to twice the workers fly.
+	ramp := func(rt sandbox.Runtime) sandbox.Runtime {
+		return sandbox.Ramp(rt, sandbox.RampOptions{Max: max(2*c.Int("workers"), 4), Logger: log})
+	}
+	switch store := c.String("image-store"); store {
+	case "", "docker":
+	case "containerd":
+		if c.String("runtime") != "containerd" {
+			return run.Environment{}, nil, fmt.Errorf("--image-store containerd keeps images where only containerd sees them: add --runtime containerd")
+		}
+		ctr, closeCtr, err := containerdRuntime(c, runID, nil)
+		if err != nil {
+			return run.Environment{}, nil, err
+		}
+		env.Images = images.NewContainerd(ctr, bopts)
+		env.Runtime = ramp(ctr)
+		return env, func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			closeCtr(ctx)
+		}, nil
+	default:
+		return run.Environment{}, nil, fmt.Errorf("--image-store %q: use docker or containerd", store)
+	}
+	cli, err := dockerClient(c.Context)
+	if err != nil {
 		return run.Environment{}, nil, err
 	}
 	rt := sandbox.NewDocker(cli, sandbox.Options{Logger: log, MemoryBytes: mem, PidsLimit: c.Int64("pids"), DiskBytes: disk})
@@ -174,43 +222,14 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 	} else if n > 0 {
 		log.Info("removed sandboxes left by a killed run", "count", n)
 	}
-	pub, err := published(c)
-	if err != nil {
-		cli.Close()
-		return run.Environment{}, nil, err
-	}
-	bopts, err := pullOptions(c, images.Options{Logger: log, CacheDir: c.String("cache-dir")})
-	if err != nil {
-		cli.Close()
-		return run.Environment{}, nil, err
-	}
-	budget := int64(0)
-	if v := c.String("max-image-disk"); v != "" {
-		if budget, err = parseBytes(v); err != nil {
-			cli.Close()
-			return run.Environment{}, nil, fmt.Errorf("--max-image-disk: %w", err)
-		}
-	}
-	env := run.Environment{
-		Images:       images.New(cli, bopts),
-		CacheLevel:   c.String("cache-level"),
-		MaxImageDisk: budget,
-		Published:    pub,
-		Runtime:      rt,
-		Base:         images.BaseSpec{Extra: c.StringSlice("base-packages")},
-		BaseImage:    c.String("base-image"),
-		Env:          images.EnvSpec{DebsDir: c.String("env-debs"), WheelsDir: c.String("env-wheels")},
-		RepoCache:    c.String("repo-cache"),
-		Logger:       log,
-	}
+	env.Images = images.New(cli, bopts)
+	env.Runtime = rt
 	closeCtr, err := useContainerd(c, &env, cli, runID)
 	if err != nil {
 		cli.Close()
 		return run.Environment{}, nil, err
 	}
-	// Starts back off when the daemon slows down: each worker's grade
-	// starts two containers at once, so up to twice the workers fly.
-	env.Runtime = sandbox.Ramp(env.Runtime, sandbox.RampOptions{Max: max(2*c.Int("workers"), 4), Logger: log})
+	env.Runtime = ramp(env.Runtime)
 	cleanup := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -1,38 +1,61 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/sweval/sweval/harness/images"
+	"github.com/sweval/sweval/harness/sandbox"
 )
 
 func imagesCommand() *cli.Command {
 	builder := func(c *cli.Context) (*images.Builder, func(), error) {
+		opts := images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")}
+		switch store := c.String("image-store"); store {
+		case "", "docker":
+		case "containerd":
+			rt, done, err := containerdRuntime(c, "sweval-images", nil)
+			if err != nil {
+				return nil, nil, err
+			}
+			return images.NewContainerd(rt, opts), func() { done(context.Background()) }, nil
+		default:
+			return nil, nil, fmt.Errorf("--image-store %q: use docker or containerd", store)
+		}
 		cli, err := dockerClient(c.Context)
 		if err != nil {
 			return nil, nil, err
 		}
-		return images.New(cli, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")}), func() { cli.Close() }, nil
+		return images.New(cli, opts), func() { cli.Close() }, nil
 	}
 	cacheFlag := &cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"}
+	// A func: each command needs flags of its own (their env vars are
+	// added per flag).
+	storeFlags := func() []cli.Flag {
+		return []cli.Flag{
+			&cli.StringFlag{Name: "image-store", Value: "docker", Usage: "where the image is built and kept: docker, or containerd (no Docker needed)"},
+			&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --image-store containerd"},
+			&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --image-store containerd"},
+		}
+	}
 	cmd := &cli.Command{
 		Name:  "images",
 		Usage: "build, list and prune sweval's images; pull, save and load published ones (e.g. sweval images base)",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "base",
-				Usage: "debootstrap a minbase Debian rootfs from apt's configured mirror and docker-import it; skipped when present (e.g. sweval images base --tag sweval/base:test)",
-				Flags: []cli.Flag{
+				Usage: "debootstrap a minbase Debian rootfs from apt's configured mirror and import it (into Docker, or containerd with --image-store containerd); skipped when present (e.g. sweval images base --tag sweval/base:test)",
+				Flags: append([]cli.Flag{
 					cacheFlag,
 					&cli.StringSliceFlag{Name: "packages", Usage: "replace the default package list"},
 					&cli.StringSliceFlag{Name: "extra", Usage: "add packages to the default list"},
 					&cli.StringFlag{Name: "suite", Usage: "Debian suite (default " + images.DefaultSuite + ")"},
 					&cli.StringFlag{Name: "mirror", Usage: "override the mirror read from apt's sources"},
 					&cli.StringSliceFlag{Name: "tag", Usage: "extra tag(s) for the image"},
-				},
+				}, storeFlags()...),
 				Action: func(c *cli.Context) error {
 					b, done, err := builder(c)
 					if err != nil {
@@ -53,12 +76,12 @@ func imagesCommand() *cli.Command {
 			{
 				Name:  "env",
 				Usage: "build an env layer on the base from local .deb files and wheels, offline (e.g. sweval images env --env-wheels ./wheels)",
-				Flags: []cli.Flag{
+				Flags: append([]cli.Flag{
 					cacheFlag,
 					&cli.StringFlag{Name: "base-image", Usage: "base image (default: the default base, built if missing)"},
 					&cli.StringFlag{Name: "env-debs", Usage: "directory of .deb files"},
 					&cli.StringFlag{Name: "env-wheels", Usage: "directory of .whl files"},
-				},
+				}, storeFlags()...),
 				Action: func(c *cli.Context) error {
 					b, done, err := builder(c)
 					if err != nil {

@@ -35,9 +35,12 @@ type xrt struct {
 // TestRuntimesGiveTheSameVerdicts drives the binary through the bundled
 // evaluation, validate, a replay-driven run on both scaffolds (SWE and
 // Doc2Repo tasks), doc2repo check-leaks and the red team on the real
-// Docker daemon and on a private containerd, and requires the same
+// Docker daemon, on a private containerd with Docker's images, and on
+// the same containerd with images built there and no Docker in the loop
+// (`--image-store containerd`, its own namespace, the base made by
+// `sweval images base --image-store containerd`), and requires the same
 // per-instance verdicts (status, resolution, score, tests, flags) from
-// both. The red team runs the /proc attacks and the clean control on
+// all three. The red team runs the /proc attacks and the clean control on
 // iniconf only (`--attack proc`): the full table is ~80 graded
 // rollouts per runtime, and /proc is where the two runtimes' lockdowns
 // are written differently.
@@ -49,7 +52,12 @@ func TestRuntimesGiveTheSameVerdicts(t *testing.T) {
 		{name: "docker", flags: []string{"--runtime", "docker"}, left: containersOf},
 		{name: "containerd", flags: []string{"--runtime", "containerd", "--containerd-address", ctr.Address, "--containerd-namespace", ns},
 			left: func(t *testing.T, runID string) int { return containerdContainersOf(t, ctr.Address, ns, runID) }},
+		{name: "containerd-only", flags: []string{"--runtime", "containerd", "--image-store", "containerd", "--containerd-address", ctr.Address, "--containerd-namespace", ns + "-only"},
+			left: func(t *testing.T, runID string) int { return containerdContainersOf(t, ctr.Address, ns+"-only", runID) }},
 	}
+	// The base of the containerd-only store, without Docker: imported from
+	// the archive a containerd build keeps, else debootstrapped.
+	mustRun(t, e, nil, "images", "base", "--tag", e.image, "--image-store", "containerd", "--containerd-address", ctr.Address, "--containerd-namespace", ns+"-only")
 	root, err := fixtures.Root()
 	if err != nil {
 		t.Fatal(err)

@@ -238,7 +238,7 @@ func (h *Hooks) purgeAndCommit(ctx context.Context, task benchmarks.Task, image 
 	defer sb.Close(context.WithoutCancel(ctx))
 	c, ok := sb.(sandbox.Committer)
 	if !ok {
-		return "", fmt.Errorf("doc2repo %s: grading in its own image %s needs a runtime that can commit a container (--runtime docker)", task.ID, image)
+		return "", fmt.Errorf("doc2repo %s: grading in its own image %s needs a runtime whose sandboxes can be committed (docker and containerd can)", task.ID, image)
 	}
 	if err := h.Prepare(ctx, sb, task); err != nil {
 		return "", fmt.Errorf("doc2repo %s: purge its own image %s for grading: %w", task.ID, image, err)
