@@ -11,36 +11,42 @@ import (
 	"github.com/sweval/sweval/harness/sandbox"
 )
 
-func imagesCommand() *cli.Command {
-	builder := func(c *cli.Context) (*images.Builder, func(), error) {
-		opts := images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")}
-		switch store := c.String("image-store"); store {
-		case "", "docker":
-		case "containerd":
-			rt, done, err := containerdRuntime(c, "sweval-images", nil)
-			if err != nil {
-				return nil, nil, err
-			}
-			return images.NewContainerd(rt, opts), func() { done(context.Background()) }, nil
-		default:
-			return nil, nil, fmt.Errorf("--image-store %q: use docker or containerd", store)
-		}
-		cli, err := dockerClient(c.Context)
+// storeBuilder is the image builder of --image-store: the Docker Engine
+// (the default; commands without the flag) or containerd alone.
+func storeBuilder(c *cli.Context, opts images.Options) (*images.Builder, func(), error) {
+	switch store := c.String("image-store"); store {
+	case "", "docker":
+	case "containerd":
+		rt, done, err := containerdRuntime(c, "sweval-images", nil)
 		if err != nil {
 			return nil, nil, err
 		}
-		return images.New(cli, opts), func() { cli.Close() }, nil
+		return images.NewContainerd(rt, opts), func() { done(context.Background()) }, nil
+	default:
+		return nil, nil, fmt.Errorf("--image-store %q: use docker or containerd", store)
+	}
+	cli, err := dockerClient(c.Context)
+	if err != nil {
+		return nil, nil, err
+	}
+	return images.New(cli, opts), func() { cli.Close() }, nil
+}
+
+// storeFlags select the image store of an images command. A func: each
+// command needs flags of its own (their env vars are added per flag).
+func storeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "image-store", Value: "docker", Usage: "where images are built and kept: docker, or containerd (no Docker needed)"},
+		&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --image-store containerd"},
+		&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --image-store containerd"},
+	}
+}
+
+func imagesCommand() *cli.Command {
+	builder := func(c *cli.Context) (*images.Builder, func(), error) {
+		return storeBuilder(c, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")})
 	}
 	cacheFlag := &cli.StringFlag{Name: "cache-dir", Usage: "where build logs and locks live (default ~/.cache/sweval)"}
-	// A func: each command needs flags of its own (their env vars are
-	// added per flag).
-	storeFlags := func() []cli.Flag {
-		return []cli.Flag{
-			&cli.StringFlag{Name: "image-store", Value: "docker", Usage: "where the image is built and kept: docker, or containerd (no Docker needed)"},
-			&cli.StringFlag{Name: "containerd-address", Value: sandbox.DefaultContainerdAddress, Usage: "containerd socket for --image-store containerd"},
-			&cli.StringFlag{Name: "containerd-namespace", Value: sandbox.DefaultContainerdNamespace, Usage: "containerd namespace for --image-store containerd"},
-		}
-	}
 	cmd := &cli.Command{
 		Name:  "images",
 		Usage: "build, list and prune sweval's images; pull, save and load published ones (e.g. sweval images base)",
@@ -102,6 +108,64 @@ func imagesCommand() *cli.Command {
 						return err
 					}
 					fmt.Fprintln(c.App.Writer, ref.Tag)
+					return nil
+				},
+			},
+			{
+				Name:      "push",
+				Usage:     "push images from the store (Docker or containerd) to a registry under their own names: the same image ID and content key there (e.g. sweval images push --registry 127.0.0.1:5000 sweval/env:KEY)",
+				ArgsUsage: "IMAGE...",
+				Flags: append([]cli.Flag{
+					cacheFlag,
+					&cli.StringFlag{Name: "registry", Required: true, Usage: "HOST[:PORT][/PATH] to push under (credentials from the Docker config; loopback is plain HTTP)"},
+				}, storeFlags()...),
+				Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return fmt.Errorf("name the images to push (sweval images ls shows sweval's)")
+					}
+					b, done, err := builder(c)
+					if err != nil {
+						return err
+					}
+					defer done()
+					for _, im := range c.Args().Slice() {
+						target, err := images.PushTarget(c.String("registry"), im)
+						if err != nil {
+							return err
+						}
+						pushed, err := b.Push(c.Context, im, target)
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "%s -> %s\n", im, pushed)
+					}
+					return nil
+				},
+			},
+			{
+				Name:      "export",
+				Usage:     "write images from the store (Docker or containerd) as archives `docker load`, `ctr images import` and `sweval images load` read, one .tar each (e.g. sweval images export -o DIR sweval/env:KEY)",
+				ArgsUsage: "IMAGE...",
+				Flags: append([]cli.Flag{
+					cacheFlag,
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "directory to write the archives into"},
+				}, storeFlags()...),
+				Action: func(c *cli.Context) error {
+					if c.NArg() == 0 {
+						return fmt.Errorf("name the images to export (sweval images ls shows sweval's)")
+					}
+					b, done, err := builder(c)
+					if err != nil {
+						return err
+					}
+					defer done()
+					for _, im := range c.Args().Slice() {
+						path, err := b.SaveFile(c.Context, im, c.String("output"))
+						if err != nil {
+							return err
+						}
+						fmt.Fprintf(c.App.Writer, "%s -> %s\n", im, path)
+					}
 					return nil
 				},
 			},

@@ -13,16 +13,11 @@ import (
 // published images, and move them to and from machines with no registry.
 func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 	builder := func(c *cli.Context) (*images.Builder, func(), error) {
-		cli, err := dockerClient(c.Context)
-		if err != nil {
-			return nil, nil, err
-		}
 		opts, err := pullOptions(c, images.Options{Logger: logger(c), CacheDir: c.String("cache-dir")})
 		if err != nil {
-			cli.Close()
 			return nil, nil, err
 		}
-		return images.New(cli, opts), func() { cli.Close() }, nil
+		return storeBuilder(c, opts)
 	}
 	// datasetImages is the published image of every selected task.
 	datasetImages := func(c *cli.Context) ([]string, error) {
@@ -123,9 +118,9 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 		},
 		{
 			Name:      "load",
-			Usage:     "load docker-archive tarballs (files, or directories of .tar files, as images save writes) into the Engine (e.g. sweval images load imgs/)",
+			Usage:     "load docker-archive tarballs (files, or directories of .tar files, as images save and export write) into the Engine, or containerd with --image-store containerd (e.g. sweval images load imgs/)",
 			ArgsUsage: "DIR|FILE...",
-			Flags:     []cli.Flag{cacheFlag},
+			Flags:     append([]cli.Flag{cacheFlag}, storeFlags()...),
 			Action: func(c *cli.Context) error {
 				if c.NArg() == 0 {
 					return fmt.Errorf("give the tarballs (or directories of them) to load")

@@ -25,9 +25,6 @@ func ArchiveName(image string) string {
 // it) into dir and returns its path. The file appears whole or not at all:
 // it is written under a temporary name and renamed.
 func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, error) {
-	if b.cli == nil {
-		return "", errNeedsDocker("saving an image")
-	}
 	if ok, err := b.present(ctx, image); err != nil {
 		return "", err
 	} else if !ok {
@@ -42,13 +39,7 @@ func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, erro
 		return "", fmt.Errorf("save %s: %w", image, err)
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	rc, err := b.cli.ImageSave(ctx, []string{image})
-	if err != nil {
-		tmp.Close()
-		return "", fmt.Errorf("save %s: %w", image, err)
-	}
-	_, err = io.Copy(tmp, rc)
-	rc.Close()
+	err = b.store.save(ctx, image, tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -61,20 +52,36 @@ func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, erro
 	return path, nil
 }
 
-// LoadFile loads a docker-archive tarball into the Engine and returns the
-// images it named.
+// LoadFile loads a docker-archive (or OCI) tarball into the builder's
+// store and returns the images it named.
 func (b *Builder) LoadFile(ctx context.Context, path string) ([]string, error) {
-	if b.cli == nil {
-		return nil, errNeedsDocker("loading an image archive")
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	defer f.Close()
-	res, err := b.cli.ImageLoad(ctx, f, client.ImageLoadWithQuiet(true))
+	loaded, err := b.store.load(ctx, f)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", path, err)
+		return loaded, fmt.Errorf("load %s: %w", path, err)
+	}
+	b.log.Info("loaded", "file", path, "images", loaded)
+	return loaded, nil
+}
+
+func (s dockerStore) save(ctx context.Context, image string, w io.Writer) error {
+	rc, err := s.b.cli.ImageSave(ctx, []string{image})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
+}
+
+func (s dockerStore) load(ctx context.Context, r io.Reader) ([]string, error) {
+	res, err := s.b.cli.ImageLoad(ctx, r, client.ImageLoadWithQuiet(true))
+	if err != nil {
+		return nil, err
 	}
 	defer res.Close()
 	var loaded []string
@@ -85,10 +92,10 @@ func (b *Builder) LoadFile(ctx context.Context, path string) ([]string, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return loaded, fmt.Errorf("load %s: read Engine response: %w", path, err)
+			return loaded, fmt.Errorf("read Engine response: %w", err)
 		}
 		if m.Error != nil {
-			return loaded, fmt.Errorf("load %s (is it a docker-archive tarball, as docker save and sweval images save write?): %s", path, m.Error.Message)
+			return loaded, fmt.Errorf("is it a docker-archive tarball, as docker save and sweval images save write? %s", m.Error.Message)
 		}
 		for _, prefix := range []string{"Loaded image: ", "Loaded image ID: "} {
 			if s, ok := strings.CutPrefix(strings.TrimSpace(m.Stream), prefix); ok {
@@ -97,9 +104,8 @@ func (b *Builder) LoadFile(ctx context.Context, path string) ([]string, error) {
 		}
 	}
 	if len(loaded) == 0 {
-		return nil, fmt.Errorf("load %s: the Engine loaded no image from it", path)
+		return nil, errors.New("the Engine loaded no image from it")
 	}
-	b.log.Info("loaded", "file", path, "images", loaded)
 	return loaded, nil
 }
 

@@ -160,3 +160,86 @@ func TestEveryLayerWithoutDocker(t *testing.T) {
 		t.Errorf("alias on the second containerd: %+v, %v", got, err)
 	}
 }
+
+// TestOneImageThreeDestinations builds an env layer in containerd (no
+// Docker), then moves the one image description three ways: `images save`
+// → Docker's load, a push to a real registry on loopback → Docker's pull,
+// and the same archive into a second containerd namespace. Every copy has
+// the same image ID (config digest) and content key as the build.
+func TestOneImageThreeDestinations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: integration test")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("containerd needs root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	inst := testenv.StartContainerd(t)
+	cli, err := containerd.New(inst.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cli.Close() })
+	rt := sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Snapshotter: inst.Snapshotter})
+	t.Cleanup(func() { _ = rt.CloseAll(context.Background()) })
+	b := NewContainerd(rt, Options{CacheDir: DefaultCacheDir(), TempDir: t.TempDir()})
+	base, err := b.Base(ctx, BaseSpec{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wheels := t.TempDir()
+	makeWheel(t, wheels, fmt.Sprint(time.Now().UnixNano()))
+	env, err := b.Env(ctx, base, EnvSpec{WheelsDir: wheels})
+	if err != nil {
+		t.Fatal(err)
+	}
+	built, err := b.Digest(ctx, env.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dcli := testenv.Docker(t)
+	docker := New(dcli, Options{CacheDir: t.TempDir(), TempDir: t.TempDir()})
+	removeImageAtEnd(t, dcli, env.Tag)
+	archive, err := b.SaveFile(ctx, env.Tag, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := docker.LoadFile(ctx, archive); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := docker.Digest(ctx, env.Tag); err != nil || id != built {
+		t.Errorf("docker load of the saved archive: id %s (%v), want the containerd build's %s", id, err, built)
+	}
+
+	reg := testenv.StartRegistry(t)
+	target, err := PushTarget(reg.Addr, env.Tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := b.Push(ctx, env.Tag, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImageAtEnd(t, dcli, target)
+	if err := docker.Pull(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	got, err := docker.Resolve(ctx, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := docker.Digest(ctx, target); id != built || got.Key != env.Key || got.Layer != LayerEnv {
+		t.Errorf("pulled %s: id %s key %s layer %s, want %s %s %s", pushed, id, got.Key, got.Layer, built, env.Key, LayerEnv)
+	}
+	t.Logf("built %s (%s) in containerd; docker load and docker pull of %s give the same id", env.Tag, built, pushed)
+
+	other := NewContainerd(sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Namespace: "sweval-other", Snapshotter: inst.Snapshotter}), Options{CacheDir: t.TempDir()})
+	if _, err := other.LoadFile(ctx, archive); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := other.Digest(ctx, env.Tag); err != nil || id != built {
+		t.Errorf("containerd import in another namespace: id %s (%v), want %s", id, err, built)
+	}
+}

@@ -39,6 +39,10 @@ type store interface {
 	build(ctx context.Context, tag string, lbls map[string]string, r recipe, lf io.Writer) error
 	tag(ctx context.Context, source, target string) error
 	remove(ctx context.Context, image string) error
+	// save writes image as an archive `docker load` and containerd's
+	// import both read; load reads one and returns the images it named.
+	save(ctx context.Context, image string, w io.Writer) error
+	load(ctx context.Context, r io.Reader) ([]string, error)
 }
 
 // imageInfo is what the builder reads of an image, in either store.
@@ -123,6 +127,14 @@ func (s ctrStore) tag(ctx context.Context, source, target string) error {
 
 func (s ctrStore) remove(ctx context.Context, image string) error {
 	return s.rt.RemoveImage(ctx, image)
+}
+
+func (s ctrStore) save(ctx context.Context, image string, w io.Writer) error {
+	return s.rt.ExportImage(ctx, image, w)
+}
+
+func (s ctrStore) load(ctx context.Context, r io.Reader) ([]string, error) {
+	return s.rt.ImportImage(ctx, r)
 }
 
 // baseArchive is where the containerd store keeps a base's image archive:

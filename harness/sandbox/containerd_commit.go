@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/diff"
 	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/images/archive"
 	"github.com/containerd/containerd/v2/pkg/rootfs"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
@@ -271,6 +272,21 @@ func (c *Containerd) TagImage(ctx context.Context, source, target string) error 
 		if _, err := is.Update(ctx, rec, "target"); err != nil {
 			return fmt.Errorf("sandbox: tag %s as %s: %w", source, target, err)
 		}
+	}
+	return nil
+}
+
+// ExportImage writes image ref as an archive that both `docker load` and
+// containerd's import read (an OCI layout with Docker's manifest.json),
+// for this platform.
+func (c *Containerd) ExportImage(ctx context.Context, ref string, w io.Writer) error {
+	ctx = c.ns(ctx)
+	img, err := c.image(ctx, ref)
+	if err != nil {
+		return fmt.Errorf("sandbox: export %s: %w", ref, err)
+	}
+	if err := c.cli.Export(ctx, w, archive.WithImage(c.cli.ImageService(), img.Name()), archive.WithPlatform(platforms.Default())); err != nil {
+		return fmt.Errorf("sandbox: export %s: %w", ref, err)
 	}
 	return nil
 }
