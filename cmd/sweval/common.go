@@ -116,6 +116,7 @@ func published(c *cli.Context) (images.Published, error) {
 func dockerFlags() []cli.Flag {
 	return append(publishedFlags(),
 		&cli.StringFlag{Name: "repo-cache", Usage: "directory of bare git repos named owner__name.git (instance images are built from it, never from the network)"},
+		&cli.IntFlag{Name: "testbed-depth", Usage: "keep only this many commits of history in instance images (as git clone --depth; faster for large repos); 0: all of base_commit's history"},
 		&cli.StringFlag{Name: "base-image", Usage: "use this image as the base instead of building one with debootstrap"},
 		&cli.StringSliceFlag{Name: "base-packages", Usage: "extra Debian packages for the base image"},
 		&cli.StringFlag{Name: "env-debs", Usage: "directory of .deb files installed offline into the env layer"},
@@ -167,7 +168,10 @@ func environment(c *cli.Context, runID string) (run.Environment, func(), error) 
 	if err != nil {
 		return run.Environment{}, nil, err
 	}
-	bopts, err := pullOptions(c, images.Options{Logger: log, CacheDir: c.String("cache-dir")})
+	if c.Int("testbed-depth") < 0 {
+		return run.Environment{}, nil, fmt.Errorf("--testbed-depth %d: give 0 (all history) or a positive number of commits", c.Int("testbed-depth"))
+	}
+	bopts, err := pullOptions(c, images.Options{Logger: log, CacheDir: c.String("cache-dir"), TestbedDepth: c.Int("testbed-depth")})
 	if err != nil {
 		return run.Environment{}, nil, err
 	}

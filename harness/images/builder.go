@@ -90,6 +90,10 @@ type Options struct {
 	// MinFreeDisk is the free space (bytes) a pull needs on the Engine's
 	// data directory; 0 means DefaultMinFreeDisk, negative no check.
 	MinFreeDisk int64
+	// TestbedDepth, when positive, keeps only that many commits of history
+	// (ending at base_commit) in instance layers, as `git clone --depth`
+	// does; 0 keeps all of base_commit's history. Part of the content key.
+	TestbedDepth int
 }
 
 // Builder builds and finds sweval images. Safe for concurrent use.

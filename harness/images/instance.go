@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,6 +182,9 @@ func (b *Builder) InstanceRef(env Ref, task benchmarks.Task) (Ref, error) {
 		return Ref{}, fmt.Errorf("env %s has no key: get its Ref from Base, Env or Resolve", env.Tag)
 	}
 	key := InstanceKey(env.Key, task.Repo, task.BaseCommit)
+	if d := b.opts.TestbedDepth; d > 0 {
+		key = hashParts(key, "depth", strconv.Itoa(d))
+	}
 	return Ref{Tag: instanceTag(task.Repo, key), Key: key, Layer: LayerInstance}, nil
 }
 
@@ -275,8 +279,7 @@ func (b *Builder) prepareTestbed(ctx context.Context, bare, sha, dir string, lf 
 	steps := [][]string{
 		{"init", "-q", "--template=", "--initial-branch=main", dir},
 		// Protocol v2 serves any reachable id; the config also covers v0.
-		{"-C", dir, "-c", "protocol.version=2", "-c", "uploadpack.allowAnySHA1InWant=true",
-			"fetch", "-q", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", bare, sha},
+		b.fetchArgs(dir, bare, sha),
 		{"-C", dir, "checkout", "-q", "-f", "-B", "main", sha},
 		{"-C", dir, "reflog", "expire", "--expire=now", "--all"},
 		{"-C", dir, "gc", "-q", "--prune=now"},
@@ -297,6 +300,19 @@ func (b *Builder) prepareTestbed(ctx context.Context, bare, sha, dir string, lf 
 		return fmt.Errorf("HEAD is %s after checkout, want %s", strings.TrimSpace(head), sha)
 	}
 	return nil
+}
+
+// fetchArgs fetches sha and its history (the last TestbedDepth commits of
+// it when set) from bare into dir. Protocol v2 serves any reachable id;
+// the config also covers v0. A shallow fetch needs file:// (the local
+// transport ignores --depth).
+func (b *Builder) fetchArgs(dir, bare, sha string) []string {
+	args := []string{"-C", dir, "-c", "protocol.version=2", "-c", "uploadpack.allowAnySHA1InWant=true",
+		"fetch", "-q", "--no-tags", "--no-recurse-submodules", "--no-write-fetch-head"}
+	if d := b.opts.TestbedDepth; d > 0 {
+		return append(args, "--depth="+strconv.Itoa(d), "file://"+bare, sha)
+	}
+	return append(args, bare, sha)
 }
 
 // git runs git with argv (never through a shell), isolated from the host's

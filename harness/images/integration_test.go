@@ -595,3 +595,31 @@ func TestPrepareWithExistingBaseAndDoc2Repo(t *testing.T) {
 		t.Errorf("doc2repo Instance = %+v, %v; want the env", ref, err)
 	}
 }
+
+// TestInstanceTestbedDepth: with TestbedDepth the instance keeps only that
+// many commits of base_commit's history (a shallow repository git reads
+// as usual), under a key of its own.
+func TestInstanceTestbedDepth(t *testing.T) {
+	full, cli, _ := testBuilder(t)
+	shallow := New(cli, Options{CacheDir: t.TempDir(), TempDir: t.TempDir(), TestbedDepth: 1})
+	ctx := t.Context()
+	env, err := shallow.Resolve(ctx, testenv.BaseImage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := newRepoFixture(t)
+	fullRef, _ := full.InstanceRef(env, fx.task)
+	ref, err := shallow.Instance(ctx, env, fx.task, fx.cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImageAtEnd(t, cli, ref.Tag)
+	if ref.Key == fullRef.Key {
+		t.Errorf("depth 1 and full history share the key %s", ref.Key)
+	}
+	run := startContainer(t, cli, ref.Tag)
+	out, code := run("sh", "-c", "cd /testbed && git rev-parse HEAD && git rev-list --all | wc -l && git status --porcelain | wc -l && cat .git/shallow")
+	if lines := strings.Fields(out); code != 0 || len(lines) != 4 || lines[0] != fx.base || lines[1] != "1" || lines[2] != "0" || lines[3] != fx.base {
+		t.Errorf("shallow /testbed: exit %d, %q; want HEAD %s, 1 commit, clean, shallow at it", code, out, fx.base)
+	}
+}
