@@ -2,6 +2,9 @@ package grade
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sweval/sweval/benchmarks"
@@ -18,8 +21,14 @@ type RepoSpec struct {
 	// or DirectivesNone.
 	Directives string
 	// Env are KEY=VALUE pairs exported before the test command (SWE-bench's
-	// eval_commands that only set the locale).
+	// spec eval_commands that only export KEY=VALUE).
 	Env []string
+	// Eval are SWE-bench's spec eval_commands that are not plain exports,
+	// run before the tests.
+	Eval []string
+	// Install is SWE-bench's re-install step, run after the patch in its
+	// harness (not yet run by sweval's split path).
+	Install string
 	// PreTest are shell commands run before the tests (a row's own
 	// install_config.eval_commands), in the test container's shell, whose
 	// exports the test command inherits. A failing one stops the grading
@@ -27,57 +36,113 @@ type RepoSpec struct {
 	PreTest []string
 }
 
-// SWE-bench's test commands (swebench/harness/constants/python.py).
+// SWE-bench's test commands (swebench/harness/constants/python.py). That
+// file assigns TEST_PYTEST twice; the later "pytest -rA" is the one its
+// specs get.
 const (
-	testPytest        = "pytest -rA"
-	testPytestNoHead  = "pytest --no-header -rA"
-	testAstropyPytest = "pytest -rA -vv -o console_output_style=classic --tb=no"
-	testDjango        = "./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1"
-	testDjangoNoPar   = "./tests/runtests.py --verbosity 2"
-	testSphinx        = "tox --current-env -epy39 -v --"
-	testSympy         = "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' bin/test -C --verbose"
+	testPytest           = "pytest -rA"
+	testAstropyPytest    = "pytest -rA -vv -o console_output_style=classic --tb=no -p no:nose"
+	testDjango           = "./tests/runtests.py --verbosity 2 --settings=test_sqlite --parallel 1"
+	testDjangoNoParallel = "./tests/runtests.py --verbosity 2"
+	testSeaborn          = "pytest --no-header -rA"
+	testSphinx           = "tox --current-env -epy39 -v --"
+	testSympy            = "PYTHONWARNINGS='ignore::UserWarning,ignore::SyntaxWarning' bin/test -C --verbose"
+)
+
+// The install strings shared by several repositories' specs.
+const (
+	installEditable = "python -m pip install -e ."
+	installSetupPy  = "python setup.py install"
+	installSklearn  = "python -m pip install -v --no-use-pep517 --no-build-isolation -e ."
+	installAstropy  = "python -m pip install -e .[test] --verbose"
 )
 
 // DefaultSpec is used for repositories not in the table (including our
 // own fixtures): pytest -rA with the pytest parser and file directives.
 var DefaultSpec = RepoSpec{TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths}
 
-var djangoEnv = []string{"LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8", "PYTHONIOENCODING=utf8", "LANGUAGE=en_US:en"}
+// Django's eval_commands exports, in SWE-bench's order: 1.7 to 2.2, then
+// 3.x (whose locale-gen is not an export, so it goes to Eval).
+var (
+	djangoEnv   = []string{"LANG=en_US.UTF-8", "LC_ALL=en_US.UTF-8", "PYTHONIOENCODING=utf8", "LANGUAGE=en_US:en"}
+	django3Env  = []string{"LANG=en_US.UTF-8", "LANGUAGE=en_US:en", "LC_ALL=en_US.UTF-8"}
+	django3Eval = []string{"sed -i '/en_US.UTF-8/s/^# //g' /etc/locale.gen && locale-gen"}
+)
 
-// repoSpecs is the built-in table for the 12 SWE-bench Lite/Verified
-// repositories, after SWE-bench's MAP_REPO_VERSION_TO_SPECS and
-// MAP_REPO_TO_PARSER. versionSpecs overrides single versions.
-var repoSpecs = map[string]RepoSpec{
-	"astropy/astropy":           {TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths},
-	"django/django":             {TestCmd: testDjango, Parser: ParserDjango, Directives: DirectivesDjango, Env: djangoEnv},
-	"matplotlib/matplotlib":     {TestCmd: testPytest, Parser: ParserMatplotlib, Directives: DirectivesPaths},
-	"mwaskom/seaborn":           {TestCmd: testPytestNoHead, Parser: ParserPytest, Directives: DirectivesPaths},
-	"pallets/flask":             {TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths},
-	"psf/requests":              {TestCmd: testPytest, Parser: ParserPytestOptions, Directives: DirectivesPaths},
-	"pydata/xarray":             {TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths},
-	"pylint-dev/pylint":         {TestCmd: testPytest, Parser: ParserPytestOptions, Directives: DirectivesPaths},
-	"pytest-dev/pytest":         {TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths},
-	"scikit-learn/scikit-learn": {TestCmd: testPytest, Parser: ParserPytest, Directives: DirectivesPaths},
-	"sphinx-doc/sphinx":         {TestCmd: testSphinx, Parser: ParserPytest, Directives: DirectivesPaths},
-	"sympy/sympy":               {TestCmd: testSympy, Parser: ParserSympy, Directives: DirectivesPaths},
-}
-
+// versionSpecs is the built-in table for the 12 SWE-bench Lite/Verified
+// repositories, one entry per version key of SWE-bench's
+// MAP_REPO_VERSION_TO_SPECS (SWE-bench/SWE-bench@096a15a9), parsers after
+// its MAP_REPO_TO_PARSER (whose parse_log_pytest_v2 and parse_log_seaborn
+// read as our pytest parser). Later groups win, as the source's dict
+// updates do.
 var versionSpecs = map[string]map[string]RepoSpec{
-	"django/django": {"1.9": {TestCmd: testDjangoNoPar, Parser: ParserDjango, Directives: DirectivesDjango, Env: djangoEnv}},
-	// astropy before 3.0 (pytest 3) runs verbose classic output.
-	"astropy/astropy": astropyOld(),
+	"astropy/astropy": merged(
+		versions(pathsSpec(testPytest, ParserPytest, installAstropy),
+			"3.0", "3.1", "3.2", "4.1", "4.2", "4.3", "5.0", "5.1", "5.2", "v5.3"),
+		// pytest 3.3 on Python 3.6.
+		versions(pathsSpec(testAstropyPytest, ParserPytest, installAstropy),
+			"0.1", "0.2", "0.3", "0.4", "1.1", "1.2", "1.3"),
+	),
+	"django/django": merged(
+		versions(djangoSpec(testDjango, installSetupPy, djangoEnv, nil),
+			"1.7", "1.8", "1.9", "1.10", "1.11", "2.0", "2.1", "2.2"),
+		versions(djangoSpec(testDjango, installSetupPy, nil, nil), "1.4", "1.5", "1.6"),
+		versions(djangoSpec(testDjango, installEditable, django3Env, django3Eval), "3.0", "3.1", "3.2"),
+		versions(djangoSpec(testDjango, installEditable, nil, nil), "4.0", "4.1", "4.2", "5.0", "5.1", "5.2"),
+		// 1.9 runs without --parallel.
+		versions(djangoSpec(testDjangoNoParallel, installSetupPy, djangoEnv, nil), "1.9"),
+	),
+	"matplotlib/matplotlib": merged(
+		versions(pathsSpec(testPytest, ParserMatplotlib, installEditable), "3.0", "3.1", "3.2", "3.3", "3.4", "3.5", "3.6", "3.7"),
+		versions(pathsSpec(testPytest, ParserMatplotlib, `python -m pip install --no-build-isolation -e ".[dev]"`), "3.8", "3.9"),
+		versions(pathsSpec(testPytest, ParserMatplotlib, "python setup.py build; python setup.py install"),
+			"2.0", "2.1", "2.2", "1.0", "1.1", "1.2", "1.3", "1.4", "1.5"),
+	),
+	"mwaskom/seaborn": merged(
+		versions(pathsSpec(testSeaborn, ParserPytest, installEditable), "0.11"),
+		versions(pathsSpec(testSeaborn, ParserPytest, "python -m pip install -e .[dev]"), "0.12", "0.13", "0.14"),
+	),
+	"pallets/flask": versions(pathsSpec(testPytest, ParserPytest, installEditable),
+		"2.0", "2.1", "2.2", "2.3", "3.0", "3.1"),
+	"psf/requests": versions(pathsSpec(testPytest, ParserPytestOptions, "python -m pip install ."),
+		"0.7", "0.8", "0.9", "0.11", "0.13", "0.14", "1.1", "1.2", "2.0", "2.2",
+		"2.3", "2.4", "2.5", "2.7", "2.8", "2.9", "2.10", "2.11", "2.12", "2.17",
+		"2.18", "2.19", "2.22", "2.26", "2.25", "2.27", "2.31", "3.0"),
+	"pydata/xarray": versions(pathsSpec(testPytest, ParserPytest, installEditable),
+		"0.12", "0.18", "0.19", "0.20", "2022.03", "2022.06", "2022.09", "2023.07", "2024.05"),
+	"pylint-dev/pylint": versions(pathsSpec(testPytest, ParserPytestOptions, installEditable),
+		"2.8", "2.9", "2.10", "2.11", "2.13", "2.14", "2.15", "2.16", "2.17", "3.0", "3.1", "3.2", "3.3", "4.0"),
+	"pytest-dev/pytest": versions(pathsSpec(testPytest, ParserPytest, installEditable),
+		"4.4", "4.5", "4.6", "5.0", "5.1", "5.2", "5.3", "5.4", "6.0", "6.2",
+		"6.3", "7.0", "7.1", "7.2", "7.4", "8.0", "8.1", "8.2", "8.3", "8.4"),
+	"scikit-learn/scikit-learn": versions(pathsSpec(testPytest, ParserPytest, installSklearn),
+		"0.20", "0.21", "0.22", "1.3", "1.4", "1.5", "1.6"),
+	"sphinx-doc/sphinx": versions(pathsSpec(testSphinx, ParserPytest, "python -m pip install -e .[test]"),
+		"1.5", "1.6", "1.7", "1.8", "2.0", "2.1", "2.2", "2.3", "2.4", "3.0",
+		"3.1", "3.2", "3.3", "3.4", "3.5", "4.0", "4.1", "4.2", "4.3", "4.4",
+		"4.5", "5.0", "5.1", "5.2", "5.3", "6.0", "6.2", "7.0", "7.1", "7.2",
+		"7.3", "7.4", "8.0", "8.1"),
+	"sympy/sympy": versions(pathsSpec(testSympy, ParserSympy, installEditable),
+		"0.7", "1.0", "1.1", "1.2", "1.4", "1.5", "1.6", "1.7", "1.8", "1.9",
+		"1.10", "1.11", "1.12", "1.13", "1.14"),
 }
 
-// SpecFor returns the built-in spec for a repository and version, or
-// DefaultSpec.
+// repoSpecs is each repository's spec for versions SWE-bench does not
+// list: its newest version's, which a later release most resembles.
+var repoSpecs = newestSpecs(versionSpecs)
+
+// SpecFor returns the built-in spec for a repository and version, else the
+// repository's default, else DefaultSpec.
 func SpecFor(repo, version string) RepoSpec {
-	if v, ok := versionSpecs[repo][version]; ok {
-		return v
+	s, ok := versionSpecs[repo][version]
+	if !ok {
+		if s, ok = repoSpecs[repo]; !ok {
+			s = DefaultSpec
+		}
 	}
-	if s, ok := repoSpecs[repo]; ok {
-		return s
-	}
-	return DefaultSpec
+	// Versions share the table's slices; a caller gets its own.
+	s.Env, s.Eval, s.PreTest = slices.Clone(s.Env), slices.Clone(s.Eval), slices.Clone(s.PreTest)
+	return s
 }
 
 // KnownRepos lists the repositories of the built-in table.
@@ -119,10 +184,53 @@ func ResolveSpec(task benchmarks.Task, testCmdOverride string) (RepoSpec, error)
 	return spec, nil
 }
 
-func astropyOld() map[string]RepoSpec {
-	m := map[string]RepoSpec{}
-	for _, v := range []string{"0.1", "0.2", "0.3", "0.4", "1.1", "1.2", "1.3"} {
-		m[v] = RepoSpec{TestCmd: testAstropyPytest, Parser: ParserPytest, Directives: DirectivesPaths}
+func pathsSpec(testCmd, parser, install string) RepoSpec {
+	return RepoSpec{TestCmd: testCmd, Parser: parser, Directives: DirectivesPaths, Install: install}
+}
+
+func djangoSpec(testCmd, install string, env, eval []string) RepoSpec {
+	return RepoSpec{TestCmd: testCmd, Parser: ParserDjango, Directives: DirectivesDjango, Env: env, Eval: eval, Install: install}
+}
+
+// versions gives each version the spec s, as the source's dict
+// comprehensions over version lists do.
+func versions(s RepoSpec, vs ...string) map[string]RepoSpec {
+	m := make(map[string]RepoSpec, len(vs))
+	for _, v := range vs {
+		m[v] = s
 	}
 	return m
+}
+
+// merged joins version groups, a later group winning.
+func merged(groups ...map[string]RepoSpec) map[string]RepoSpec {
+	m := map[string]RepoSpec{}
+	for _, g := range groups {
+		maps.Copy(m, g)
+	}
+	return m
+}
+
+func newestSpecs(table map[string]map[string]RepoSpec) map[string]RepoSpec {
+	out := make(map[string]RepoSpec, len(table))
+	for repo, byVersion := range table {
+		vs := slices.Collect(maps.Keys(byVersion))
+		out[repo] = byVersion[slices.MaxFunc(vs, compareVersions)]
+	}
+	return out
+}
+
+// compareVersions orders SWE-bench version keys ("0.20" after "0.9",
+// "2022.03", astropy's "v5.3") by their dotted numbers.
+func compareVersions(a, b string) int {
+	pa := strings.Split(strings.TrimPrefix(a, "v"), ".")
+	pb := strings.Split(strings.TrimPrefix(b, "v"), ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		x, _ := strconv.Atoi(pa[i])
+		y, _ := strconv.Atoi(pb[i])
+		if x != y {
+			return x - y
+		}
+	}
+	return len(pa) - len(pb)
 }
