@@ -23,11 +23,12 @@ type RepoSpec struct {
 	// Env are KEY=VALUE pairs exported before the test command (SWE-bench's
 	// spec eval_commands that only export KEY=VALUE).
 	Env []string
-	// Eval are SWE-bench's spec eval_commands that are not plain exports,
-	// run before the tests.
+	// Eval are SWE-bench's spec eval_commands that are not plain exports;
+	// ResolveSpec runs them before the tests, best effort, as PreTest.
 	Eval []string
 	// Install is SWE-bench's re-install step, run after the patch in its
-	// harness (not yet run by sweval's split path).
+	// harness; sweval does not run it (it would run the submission's
+	// setup.py before the tests): editable installs see the patch without.
 	Install string
 	// PreTest are shell commands run before the tests (a row's own
 	// install_config.eval_commands), in the test container's shell, whose
@@ -160,11 +161,13 @@ func KnownRepos() []string {
 // log_parser names no known parser is an error naming the task and field.
 func ResolveSpec(task benchmarks.Task, testCmdOverride string) (RepoSpec, error) {
 	spec := SpecFor(task.Repo, task.Version)
+	eval := spec.Eval // the table's, dropped with its test command
+	var own []string
 	if in := task.Install; in != nil {
-		spec.PreTest = in.EvalCommands
+		own = in.EvalCommands
 		if strings.TrimSpace(in.TestCmd) != "" {
 			spec.TestCmd = in.TestCmd
-			spec.Env = nil
+			spec.Env, eval = nil, nil
 		}
 		if strings.TrimSpace(in.LogParser) != "" {
 			p, err := CanonicalParser(in.LogParser)
@@ -176,8 +179,17 @@ func ResolveSpec(task benchmarks.Task, testCmdOverride string) (RepoSpec, error)
 	}
 	if strings.TrimSpace(testCmdOverride) != "" {
 		spec.TestCmd = testCmdOverride
-		spec.Env = nil
+		spec.Env, eval = nil, nil
 	}
+	// The table's eval_commands run as SWE-bench's eval script runs them,
+	// where a failing one does not stop the tests (Django 3.x's locale-gen
+	// finds no /etc/locale.gen in sweval's own layers); a row's own must
+	// succeed.
+	spec.PreTest = nil
+	for _, e := range eval {
+		spec.PreTest = append(spec.PreTest, "{ "+e+"; } || true")
+	}
+	spec.PreTest = append(spec.PreTest, own...)
 	if _, err := CanonicalParser(spec.Parser); err != nil {
 		return spec, fmt.Errorf("task %s: %w", task.ID, err)
 	}

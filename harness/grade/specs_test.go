@@ -211,3 +211,39 @@ func TestResolveSpecKeepsEvalAndInstall(t *testing.T) {
 		t.Errorf("with override: %+v", s)
 	}
 }
+
+// TestResolveSpecPreTest: the table's eval_commands (Django 3.x's
+// locale-gen) run best effort before a row's own, which must succeed; a
+// row's own test command, or --test-cmd, drops the table's with its
+// exports.
+func TestResolveSpecPreTest(t *testing.T) {
+	localeGen := "{ sed -i '/en_US.UTF-8/s/^# //g' /etc/locale.gen && locale-gen; } || true"
+	for _, c := range []struct {
+		name     string
+		task     benchmarks.Task
+		override string
+		want     []string
+		wantEnv  bool
+	}{
+		{"django 3.0", benchmarks.Task{ID: "d1", Repo: "django/django", Version: "3.0"}, "", []string{localeGen}, true},
+		{"django 4.0: none", benchmarks.Task{ID: "d2", Repo: "django/django", Version: "4.0"}, "", nil, false},
+		{"row's own after the table's", benchmarks.Task{ID: "d3", Repo: "django/django", Version: "3.1",
+			Install: &benchmarks.InstallConfig{EvalCommands: []string{"export A=1"}}}, "", []string{localeGen, "export A=1"}, true},
+		{"row's own test command drops the table's", benchmarks.Task{ID: "d4", Repo: "django/django", Version: "3.2",
+			Install: &benchmarks.InstallConfig{TestCmd: "pytest", EvalCommands: []string{"export A=1"}}}, "", []string{"export A=1"}, false},
+		{"--test-cmd drops the table's", benchmarks.Task{ID: "d5", Repo: "django/django", Version: "3.2"}, "pytest -x", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec, err := ResolveSpec(c.task, c.override)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(spec.PreTest, c.want) {
+				t.Errorf("PreTest = %q, want %q", spec.PreTest, c.want)
+			}
+			if got := len(spec.Env) > 0; got != c.wantEnv {
+				t.Errorf("Env = %q, want exports: %v", spec.Env, c.wantEnv)
+			}
+		})
+	}
+}
