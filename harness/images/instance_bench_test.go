@@ -24,7 +24,8 @@ import (
 // history (the default) and with --testbed-depth 1. The repository is a
 // stand-in for sympy (SWE-bench Lite has 77 sympy instances; the real one
 // is not on this machine): SWEVAL_BENCH_COMMITS commits (default 30000)
-// over 1500 files of ~30 KB, two files changed per commit, made once with
+// over 1500 files of ~30 KB, 12 lines of 3 files changed per commit (a
+// pack near sympy's size), made once with
 // git fast-import into SWEVAL_BENCH_REPO (default: a temp dir), and the 16
 // base commits spread over its last 3000 commits, as real instances spread
 // over a few years of history.
@@ -153,9 +154,11 @@ func largeRepo(b *testing.B, bare string, n int) []string {
 				blob(i)
 			}
 		} else {
-			for range 2 {
+			for range 3 {
 				i := rng.IntN(files)
-				tree[i][rng.IntN(lines)] = codeLine()
+				for range 12 {
+					tree[i][rng.IntN(lines)] = codeLine()
+				}
 				blob(i)
 			}
 		}
@@ -168,8 +171,9 @@ func largeRepo(b *testing.B, bare string, n int) []string {
 	if err := cmd.Wait(); err != nil {
 		b.Fatalf("git fast-import: %v", err)
 	}
-	// A clone's pack, as `git clone --bare` leaves it.
-	if out, err := exec.Command("git", "-C", bare, "repack", "-a", "-d", "-q").CombinedOutput(); err != nil {
+	// A deltified pack, as a clone from a forge leaves it (fast-import
+	// deltas only against the blob it read last).
+	if out, err := exec.Command("git", "-C", bare, "repack", "-a", "-d", "-f", "-q", "--window=10", "--depth=50").CombinedOutput(); err != nil {
 		b.Fatalf("git repack: %v %s", err, out)
 	}
 	b.Logf("made a %d-commit repository in %s", n, time.Since(t0).Round(time.Second))
