@@ -68,17 +68,23 @@ func (s *ctrSandbox) CommitChange(ctx context.Context, ref string, change ImageC
 		return "", fmt.Errorf("commit %s: its image: %w", shortID(s.id), err)
 	}
 	layer, err := rootfs.CreateDiff(ctx, info.SnapshotKey, c.cli.SnapshotService(info.Snapshotter), c.cli.DiffService(),
-		diff.WithReference("sweval-commit-"+s.id), diff.WithMediaType(ocispec.MediaTypeImageLayerGzip))
+		// Uncompressed: the layer stays local unless pushed, and gzip of
+		// a large diff costs more than the diff itself.
+		diff.WithReference("sweval-commit-"+s.id), diff.WithMediaType(ocispec.MediaTypeImageLayer))
 	if err != nil {
 		return "", fmt.Errorf("commit %s: diff its filesystem: %w", shortID(s.id), err)
 	}
-	li, err := c.cli.ContentStore().Info(ctx, layer.Digest)
-	if err != nil {
-		return "", fmt.Errorf("commit %s: read the diff's info: %w", shortID(s.id), err)
-	}
-	diffID, err := digest.Parse(li.Labels["containerd.io/uncompressed"])
-	if err != nil {
-		return "", fmt.Errorf("commit %s: the diff has no uncompressed digest: %w", shortID(s.id), err)
+	// An uncompressed layer is its own diff ID (the differ labels only
+	// compressed ones with theirs).
+	diffID := layer.Digest
+	if layer.MediaType != ocispec.MediaTypeImageLayer {
+		li, err := c.cli.ContentStore().Info(ctx, layer.Digest)
+		if err != nil {
+			return "", fmt.Errorf("commit %s: read the diff's info: %w", shortID(s.id), err)
+		}
+		if diffID, err = digest.Parse(li.Labels["containerd.io/uncompressed"]); err != nil {
+			return "", fmt.Errorf("commit %s: the diff has no uncompressed digest: %w", shortID(s.id), err)
+		}
 	}
 	all := map[string]string{LabelRun: "", LabelInstance: ""}
 	maps.Copy(all, change.Labels)
