@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"strconv"
 	"time"
 
@@ -97,44 +96,6 @@ func (s *ctrSandbox) CommitChange(ctx context.Context, ref string, change ImageC
 		return "", fmt.Errorf("commit %s to %s: %w", shortID(s.id), ref, err)
 	}
 	return img, nil
-}
-
-// AppendLayer makes image ref: the image parent with the uncompressed tar
-// layer on top and change applied to its config, unpacked into the
-// runtime's snapshotter. It is how images are built without Docker (a
-// layer of files: the instance's repository, a Doc2Repo reference) and
-// returns the new image's ID (its config digest, as Docker's IDs are).
-func (c *Containerd) AppendLayer(ctx context.Context, parent, ref string, layer io.Reader, change ImageChange) (string, error) {
-	ctx = c.ns(ctx)
-	ctx, done, err := c.cli.WithLease(ctx)
-	if err != nil {
-		return "", fmt.Errorf("sandbox: append a layer to %s: lease: %w", parent, err)
-	}
-	defer done(context.WithoutCancel(ctx))
-	p, err := c.image(ctx, parent)
-	if err != nil {
-		return "", fmt.Errorf("sandbox: append a layer to %s: %w", parent, err)
-	}
-	// The layer is spooled to learn its digest and size before the write.
-	f, err := os.CreateTemp("", "sweval-layer-*.tar")
-	if err != nil {
-		return "", fmt.Errorf("sandbox: spool a layer: %w", err)
-	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	dg := digest.Canonical.Digester()
-	n, err := io.Copy(io.MultiWriter(f, dg.Hash()), layer)
-	if err != nil {
-		return "", fmt.Errorf("sandbox: spool a layer for %s: %w", ref, err)
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", err
-	}
-	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: dg.Digest(), Size: n}
-	if err := content.WriteBlob(ctx, c.cli.ContentStore(), "sweval-layer-"+dg.Digest().Encoded(), f, desc); err != nil {
-		return "", fmt.Errorf("sandbox: write a layer of %s: %w", ref, err)
-	}
-	return c.appendLayer(ctx, p, desc, desc.Digest, ref, change)
 }
 
 // appendLayer writes the config and manifest of parent plus layer, names
