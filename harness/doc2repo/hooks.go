@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/sweval/sweval/benchmarks"
+	"github.com/sweval/sweval/harness/images"
 	"github.com/sweval/sweval/harness/result"
 	"github.com/sweval/sweval/harness/run"
 	"github.com/sweval/sweval/harness/sandbox"
@@ -246,7 +247,7 @@ func (h *Hooks) purgeAndCommit(ctx context.Context, task benchmarks.Task, image 
 	sum := sha256.Sum256([]byte(image + "\x00" + task.ID + "\x00" + h.opts.RunID))
 	key := hex.EncodeToString(sum[:8])
 	tag := "sweval/" + LayerGraded + ":" + key
-	if _, err := c.Commit(ctx, tag, map[string]string{"sweval.managed": "1", "sweval.layer": LayerGraded, "sweval.key": key}); err != nil {
+	if _, err := c.Commit(ctx, tag, map[string]string{sandbox.LabelManaged: "1", images.LabelLayer: LayerGraded, images.LabelKey: key}); err != nil {
 		return "", fmt.Errorf("doc2repo %s: %w", task.ID, err)
 	}
 	h.opts.Logger.Info("graded in the task's own image after the purge", "instance", task.ID, "image", image, "commit", tag)

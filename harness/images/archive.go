@@ -30,26 +30,36 @@ func (b *Builder) SaveFile(ctx context.Context, image, dir string) (string, erro
 	} else if !ok {
 		return "", fmt.Errorf("save %s: not present locally: pull it first (sweval images pull)", image)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("save %s: %w", image, err)
-	}
 	path := filepath.Join(dir, ArchiveName(image))
-	tmp, err := os.CreateTemp(dir, ".save-*")
+	if err := writeAtomic(path, func(w io.Writer) error { return b.store.save(ctx, image, w) }); err != nil {
+		return "", fmt.Errorf("save %s to %s: %w", image, path, err)
+	}
+	return path, nil
+}
+
+// writeAtomic writes path with write: under a temporary name in its
+// directory (made if missing), synced, then renamed, so the file appears
+// whole or not at all.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".partial-*")
 	if err != nil {
-		return "", fmt.Errorf("save %s: %w", image, err)
+		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	err = b.store.save(ctx, image, tmp)
+	err = write(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return "", fmt.Errorf("save %s to %s: %w", image, path, err)
+		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return "", fmt.Errorf("save %s: %w", image, err)
-	}
-	return path, nil
+	return os.Rename(tmp.Name(), path)
 }
 
 // LoadFile loads a docker-archive (or OCI) tarball into the builder's

@@ -198,11 +198,10 @@ func (b *Builder) importRootfs(ctx context.Context, rootfs string, ref Ref, lf i
 	if err := tar.Start(); err != nil {
 		return fmt.Errorf("start tar: %w", err)
 	}
-	changes := []string{
-		"ENV PATH=" + DefaultPATH,
-		"ENV LANG=C.UTF-8",
-		"WORKDIR /",
-		fmt.Sprintf("LABEL %s=1 %s=%s %s=%s", LabelManaged, LabelLayer, LayerBase, LabelKey, ref.Key),
+	env, lbls := rootfsConfig(ref)
+	changes := []string{"WORKDIR /", labelInstruction(lbls)}
+	for _, kv := range env {
+		changes = append(changes, "ENV "+kv)
 	}
 	fmt.Fprintf(lf, "$ tar -C %s -c . | import %s %q\n", rootfs, ref.Tag, changes)
 	res, err := b.cli.ImageImport(ctx, client.ImageImportSource{Source: out, SourceName: "-"}, ref.Tag,

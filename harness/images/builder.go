@@ -133,7 +133,7 @@ func New(cli *client.Client, opts Options) *Builder {
 // is an error that says so.
 func NewContainerd(rt *sandbox.Containerd, opts Options) *Builder {
 	b := newBuilder(nil, opts)
-	b.store = ctrStore{rt: rt, b: b, arch: b.opts.Arch}
+	b.store = ctrStore{rt: rt, b: b}
 	return b
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -101,9 +100,8 @@ func (s dockerStore) remove(ctx context.Context, image string) error {
 // runs in a locked-down sandbox of its FROM image (no network, as
 // Docker's builds) and the sandbox is committed.
 type ctrStore struct {
-	rt   *sandbox.Containerd
-	b    *Builder
-	arch string
+	rt *sandbox.Containerd
+	b  *Builder
 }
 
 // buildRunID labels the sandboxes builds run in, so a killed build's are
@@ -189,7 +187,7 @@ func (s ctrStore) importRootfs(ctx context.Context, rootfs string, ref Ref, lf i
 		return err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", s.arch
+	cf.OS, cf.Architecture = "linux", s.b.opts.Arch
 	env, lbls := rootfsConfig(ref)
 	cf.Config = v1.Config{Env: env, Labels: lbls, WorkingDir: "/"}
 	cf.Created = v1.Time{Time: time.Now().UTC()}
@@ -197,23 +195,8 @@ func (s ctrStore) importRootfs(ctx context.Context, rootfs string, ref Ref, lf i
 		return fmt.Errorf("OCI config of rootfs: %w", err)
 	}
 	archive := s.baseArchive(ref)
-	if err := os.MkdirAll(filepath.Dir(archive), 0o755); err != nil {
-		return fmt.Errorf("keep the base archive: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(archive), ".partial-*")
-	if err != nil {
-		return fmt.Errorf("keep the base archive: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := WriteImageTarball(tmp, ref.Tag, img); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("keep the base archive: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), archive); err != nil {
-		return fmt.Errorf("keep the base archive: %w", err)
+	if err := writeAtomic(archive, func(w io.Writer) error { return WriteImageTarball(w, ref.Tag, img) }); err != nil {
+		return fmt.Errorf("keep the base archive %s: %w", archive, err)
 	}
 	fmt.Fprintf(lf, "# OCI image %s written to %s (layer gzip, fastest)\n", ref.Tag, archive)
 	ok, err := s.importCached(ctx, ref, lf)
@@ -271,11 +254,8 @@ func (s ctrStore) build(ctx context.Context, tag string, lbls map[string]string,
 	if !ok {
 		return errors.New("the containerd sandbox cannot commit")
 	}
-	all := maps.Clone(lbls)
-	if _, err := c.CommitChange(ctx, tag, sandbox.ImageChange{Labels: all, Workdir: workdir, Comment: "sweval build " + tag}); err != nil {
-		return err
-	}
-	return nil
+	_, err = c.CommitChange(ctx, tag, sandbox.ImageChange{Labels: lbls, Workdir: workdir, Comment: "sweval build " + tag})
+	return err
 }
 
 // tailBytes is the last n bytes of b, as text.

@@ -13,7 +13,7 @@ import (
 
 // Committer is a sandbox whose filesystem can become an image: a Doc2Repo
 // task's own image after the purge, graded in fresh containers of the
-// commit. The Docker runtime's sandboxes implement it.
+// commit. Both runtimes' sandboxes implement it.
 type Committer interface {
 	// Commit writes the container's filesystem (not /tmp, a tmpfs) to a
 	// new image named ref, with labels set on it, and returns its ID.
@@ -26,11 +26,7 @@ var _ Committer = (*dockerSandbox)(nil)
 // paused meanwhile). The container's own labels (run, instance, owner)
 // are blanked on the image: they name a container, not an image.
 func (s *dockerSandbox) Commit(ctx context.Context, ref string, labels map[string]string) (string, error) {
-	all := map[string]string{}
-	for _, k := range []string{LabelRun, LabelInstance} {
-		all[k] = ""
-	}
-	maps.Copy(all, labels)
+	all := imageLabels(labels)
 	var changes []string
 	for _, k := range slices.Sorted(maps.Keys(all)) {
 		changes = append(changes, "LABEL "+strconv.Quote(k)+"="+strconv.Quote(all[k]))
@@ -40,6 +36,15 @@ func (s *dockerSandbox) Commit(ctx context.Context, ref string, labels map[strin
 		return "", fmt.Errorf("commit container %.12s to %s: %w", s.id, ref, err)
 	}
 	return res.ID, nil
+}
+
+// imageLabels are the labels a commit sets: labels, with the container's
+// own run and instance labels blanked (they name a container, not an
+// image).
+func imageLabels(labels map[string]string) map[string]string {
+	all := map[string]string{LabelRun: "", LabelInstance: ""}
+	maps.Copy(all, labels)
+	return all
 }
 
 // RemoveImage removes image ref (a commit, say) from the daemon; one that

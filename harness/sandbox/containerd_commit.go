@@ -73,25 +73,15 @@ func (s *ctrSandbox) CommitChange(ctx context.Context, ref string, change ImageC
 	if err != nil {
 		return "", fmt.Errorf("commit %s: diff its filesystem: %w", shortID(s.id), err)
 	}
-	// An uncompressed layer is its own diff ID (the differ labels only
-	// compressed ones with theirs).
-	diffID := layer.Digest
+	// Uncompressed, the layer is its own diff ID.
 	if layer.MediaType != ocispec.MediaTypeImageLayer {
-		li, err := c.cli.ContentStore().Info(ctx, layer.Digest)
-		if err != nil {
-			return "", fmt.Errorf("commit %s: read the diff's info: %w", shortID(s.id), err)
-		}
-		if diffID, err = digest.Parse(li.Labels["containerd.io/uncompressed"]); err != nil {
-			return "", fmt.Errorf("commit %s: the diff has no uncompressed digest: %w", shortID(s.id), err)
-		}
+		return "", fmt.Errorf("commit %s: the differ wrote a %s layer, not the uncompressed one asked for", shortID(s.id), layer.MediaType)
 	}
-	all := map[string]string{LabelRun: "", LabelInstance: ""}
-	maps.Copy(all, change.Labels)
-	change.Labels = all
+	change.Labels = imageLabels(change.Labels)
 	if change.Comment == "" {
 		change.Comment = "sweval commit " + s.id
 	}
-	img, err := c.appendLayer(ctx, parent, layer, diffID, ref, change)
+	img, err := c.appendLayer(ctx, parent, layer, layer.Digest, ref, change)
 	if err != nil {
 		return "", fmt.Errorf("commit %s to %s: %w", shortID(s.id), ref, err)
 	}
