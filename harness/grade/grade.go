@@ -57,6 +57,12 @@ type Options struct {
 	// unprivileged user with the harness's runner, canaries and
 	// cross-checked channels. For side-by-side benchmarks and triage.
 	SameContainer bool
+	// Reinstall runs the spec's re-install step (SWE-bench's `install`,
+	// e.g. "python -m pip install -e .") after the model patch, as
+	// SWE-bench's eval script does, in a container of its own whose
+	// workspace changes alone reach the tests (package swegrade). For
+	// published images, whose environment holds the repository installed.
+	Reinstall bool
 	// Rules say how the declared tests' outcomes become the verdict;
 	// zero means RulesStrict. Every rule set's reading is kept.
 	Rules Rules

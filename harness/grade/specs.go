@@ -26,9 +26,9 @@ type RepoSpec struct {
 	// Eval are SWE-bench's spec eval_commands that are not plain exports;
 	// ResolveSpec runs them before the tests, best effort, as PreTest.
 	Eval []string
-	// Install is SWE-bench's re-install step, run after the patch in its
-	// harness; sweval does not run it (it would run the submission's
-	// setup.py before the tests): editable installs see the patch without.
+	// Install is SWE-bench's re-install step, run after the model patch
+	// and before the test patch; with Options.Reinstall package swegrade
+	// runs it in a container of its own (see there).
 	Install string
 	// PreTest are shell commands run before the tests (a row's own
 	// install_config.eval_commands), in the test container's shell, whose
@@ -166,8 +166,14 @@ func ResolveSpec(task benchmarks.Task, testCmdOverride string) (RepoSpec, error)
 	if in := task.Install; in != nil {
 		own = in.EvalCommands
 		if strings.TrimSpace(in.TestCmd) != "" {
+			// The row's own install_config is its spec (as SWE-rebench's
+			// harness reads it): the table's exports, eval commands and
+			// install step are not its.
 			spec.TestCmd = in.TestCmd
-			spec.Env, eval = nil, nil
+			spec.Env, eval, spec.Install = nil, nil, ""
+		}
+		if strings.TrimSpace(in.Install) != "" {
+			spec.Install = in.Install
 		}
 		if strings.TrimSpace(in.LogParser) != "" {
 			p, err := CanonicalParser(in.LogParser)

@@ -194,21 +194,38 @@ func TestCompareVersionsSpec(t *testing.T) {
 	}
 }
 
-// ResolveSpec keeps the table's Eval and Install; a row's eval_commands
-// stay in PreTest.
+// ResolveSpec keeps the table's Eval; a row's eval_commands stay in
+// PreTest. The re-install step is the table's unless the row's own
+// install_config is its spec (its test_cmd), and a row's own install wins.
 func TestResolveSpecKeepsEvalAndInstall(t *testing.T) {
-	task := benchmarks.Task{ID: "django__django-13033", Repo: "django/django", Version: "3.2",
-		Install: &benchmarks.InstallConfig{TestCmd: "./tests/runtests.py -v 2", EvalCommands: []string{"echo row"}}}
-	s, err := ResolveSpec(task, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	table := SpecFor("django/django", "3.2")
-	if !reflect.DeepEqual(s.Eval, table.Eval) || s.Install != table.Install || !slices.Equal(s.PreTest, []string{"echo row"}) || s.Env != nil {
-		t.Errorf("ResolveSpec: %+v", s)
-	}
-	if s, _ = ResolveSpec(task, "make test"); !reflect.DeepEqual(s.Eval, table.Eval) || s.Install != table.Install {
-		t.Errorf("with override: %+v", s)
+	for _, c := range []struct {
+		name     string
+		install  *benchmarks.InstallConfig
+		override string
+		want     string
+	}{
+		{"table", nil, "", table.Install},
+		{"--test-cmd keeps the table's install", nil, "make test", table.Install},
+		{"row's test_cmd: not the table's install", &benchmarks.InstallConfig{TestCmd: "./tests/runtests.py -v 2", EvalCommands: []string{"echo row"}}, "", ""},
+		{"row's own install", &benchmarks.InstallConfig{TestCmd: "./tests/runtests.py -v 2", Install: "pip install -e .", EvalCommands: []string{"echo row"}}, "make test", "pip install -e ."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			task := benchmarks.Task{ID: "django__django-13033", Repo: "django/django", Version: "3.2", Install: c.install}
+			s, err := ResolveSpec(task, c.override)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Install != c.want {
+				t.Errorf("Install %q, want %q", s.Install, c.want)
+			}
+			if !reflect.DeepEqual(s.Eval, table.Eval) {
+				t.Errorf("Eval %v, want the table's %v", s.Eval, table.Eval)
+			}
+			if c.install != nil && (!slices.Equal(s.PreTest, []string{"echo row"}) || s.Env != nil) {
+				t.Errorf("PreTest %v, Env %v: want the row's eval_commands alone", s.PreTest, s.Env)
+			}
+		})
 	}
 }
 

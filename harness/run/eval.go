@@ -283,6 +283,19 @@ func (p *prepared) create(ctx context.Context, runID string, w Worker, task benc
 	return sb, nil
 }
 
+// external reports whether image, task's resolved image, is not one of
+// sweval's layers (a published or user-supplied image).
+func (p *prepared) external(taskID, image string) bool {
+	v, ok := p.resolved.Load(taskID)
+	if !ok {
+		return false
+	}
+	res := v.(*resolution)
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	return res.ref != nil && res.ref.Tag == image && res.ref.Layer == images.LayerExternal
+}
+
 // sandboxSpec is the container every phase of a task's grading starts;
 // a published image keeps its own PATH.
 func (p *prepared) sandboxSpec(runID string, w Worker, task benchmarks.Task, image string) sandbox.Spec {
@@ -373,6 +386,9 @@ func gradeInFreshSandbox(ctx context.Context, p *prepared, runID string, w Worke
 	if err != nil {
 		return grade.Outcome{Status: result.StatusError, Infra: true, Error: err.Error()}, err
 	}
+	// A published image holds the repository installed, as its
+	// publisher's harness expects to re-install it after the patch.
+	gopts.Reinstall = gopts.Reinstall || p.external(task.ID, image)
 	// The patch is applied in sb; the tests run in a fresh container of
 	// the same image as an unprivileged user (grade.Options.SameContainer
 	// for the old single-container path), created at the same time.

@@ -52,6 +52,10 @@ func Grade(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, sb sa
 type Prepared struct {
 	created chan createResult
 	c       *createResult
+	// install is the re-install phase's container, when the spec has an
+	// install step and the options ask for it (nil otherwise).
+	install chan createResult
+	ic      *createResult
 }
 
 // Prepare starts creating the test container for grading task, so that a
@@ -68,17 +72,39 @@ func Prepare(ctx context.Context, rt sandbox.Runtime, testSpec sandbox.Spec, tas
 	testSpec.ReadOnly = false  // the applied files are laid in as root first
 	testSpec.SwitchUser = true // the supervisor drops to User for the tests
 	p := &Prepared{created: make(chan createResult, 1)}
+	// A spec that does not resolve fails the apply phase first.
+	spec, _ := grade.ResolveSpec(task, opts.TestCmd)
+	wait := opts.Timeout + 2*layoutTimeout
+	if reinstalls(spec, opts) {
+		// A third container, for the install's code alone: root there,
+		// no supervisor, nothing of the grading.
+		installSpec := testSpec
+		installSpec.SwitchUser = false
+		p.install = make(chan createResult, 1)
+		go func() {
+			isb, err := rt.Create(ctx, installSpec)
+			p.install <- createResult{sb: isb, err: err}
+		}()
+		wait += installTimeout(opts) + 2*layoutTimeout
+	}
 	go func() {
 		tsb, err := rt.Create(ctx, testSpec)
 		var sup *supervision
 		if err == nil {
-			// A spec that does not resolve fails the apply phase first.
-			spec, _ := grade.ResolveSpec(task, opts.TestCmd)
-			sup = startSupervisor(ctx, tsb, opts, task.Repo != "pytest-dev/pytest", grade.PreTestScript(spec.PreTest))
+			sup = startSupervisor(ctx, tsb, opts, wait, task.Repo != "pytest-dev/pytest", grade.PreTestScript(spec.PreTest))
 		}
 		p.created <- createResult{tsb, sup, err}
 	}()
 	return p
+}
+
+// waitInstall returns the install container (once).
+func (p *Prepared) waitInstall() *createResult {
+	if p.ic == nil {
+		c := <-p.install
+		p.ic = &c
+	}
+	return p.ic
 }
 
 // wait returns the created container (once).
@@ -99,6 +125,11 @@ func (p *Prepared) Discard(ctx context.Context) {
 	if c.sb != nil {
 		c.sup.abandon()
 		_ = c.sb.Close(context.WithoutCancel(ctx))
+	}
+	if p.install != nil {
+		if ic := p.waitInstall(); ic.sb != nil {
+			_ = ic.sb.Close(context.WithoutCancel(ctx))
+		}
 	}
 }
 
@@ -129,6 +160,22 @@ func GradePrepared(ctx context.Context, p *Prepared, sb sandbox.Sandbox, task be
 	if !done {
 		return out, err
 	}
+	if p.install != nil {
+		ic := p.waitInstall()
+		if ic.err != nil {
+			return grade.Infra(out, fmt.Errorf("task %s: create the re-install container: %w", task.ID, ic.err))
+		}
+		var log strings.Builder
+		log.WriteString(out.Log)
+		err := reinstall(ctx, ic.sb, &app, opts, &log)
+		out.Log = log.String()
+		// Removed at once: nothing of it may outlive the install.
+		_ = ic.sb.Close(context.WithoutCancel(ctx))
+		ic.sb = nil
+		if err != nil {
+			return grade.Infra(out, fmt.Errorf("task %s: %w", task.ID, err))
+		}
+	}
 	c := p.wait()
 	if c.err != nil {
 		return grade.Infra(out, fmt.Errorf("task %s: create the test container: %w", task.ID, c.err))
@@ -157,7 +204,7 @@ type execDone struct {
 
 // startSupervisor starts the supervisor in sb (warm: it imports the runner
 // before its configuration arrives).
-func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options, warm bool, preTest string) *supervision {
+func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options, wait time.Duration, warm bool, preTest string) *supervision {
 	pr, pw := io.Pipe()
 	s := &supervision{stdin: pw, done: make(chan execDone, 1)}
 	w := "-"
@@ -170,8 +217,8 @@ func startSupervisor(ctx context.Context, sb sandbox.Sandbox, opts grade.Options
 			// Not the workspace: nothing there is resolved as root.
 			Dir: "/", Stdin: pr, User: "0:0",
 			// The supervisor enforces opts.Timeout on the tests; this
-			// bounds the wait for the apply phase and the supervisor.
-			Timeout:     opts.Timeout + 2*layoutTimeout,
+			// bounds the wait for the earlier phases and the supervisor.
+			Timeout:     wait,
 			OutputLimit: execOutputLimit(opts),
 		})
 		// A supervisor that is gone reads no more: unblock the writer.

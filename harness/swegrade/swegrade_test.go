@@ -69,3 +69,74 @@ FAILED tests/test_slug.py::test_edges_dropped - assert 137 == 142
 		}
 	}
 }
+
+func TestWorkspacePath(t *testing.T) {
+	for _, c := range []struct {
+		name, want string
+		ok         bool
+	}{
+		{"calc/_gen.py", "calc/_gen.py", true},
+		{"./calc/_gen.so", "calc/_gen.so", true},
+		{"a/../b.py", "b.py", true},
+		{"../etc/passwd", "", false},
+		{"/etc/passwd", "", false},
+		{"..", "", false},
+		{".", "", false},
+		{"./.git/config", "", false},
+		{".git", "", false},
+		{".github/workflows/ci.yml", ".github/workflows/ci.yml", true},
+	} {
+		got, ok := workspacePath(c.name)
+		if got != c.want || ok != c.ok {
+			t.Errorf("workspacePath(%q) = %q, %v; want %q, %v", c.name, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+// TestMergeInstalled: what an install wrote reaches the tests only where
+// the model patch's own files could, and never over the test patch.
+func TestMergeInstalled(t *testing.T) {
+	app := grade.Applied{
+		Files:     map[string][]byte{"pkg/mod.py": []byte("fixed"), "tests/test_mod.py": []byte("hidden")},
+		Exec:      map[string]bool{},
+		Removed:   []string{"pkg/old.py", "pkg/_ext.so"},
+		TestFiles: []string{"tests/test_mod.py"},
+	}
+	got := installed{
+		files: map[string][]byte{
+			"pkg/_ext.so":            []byte("ELF"),
+			"pkg/_version.py":        []byte("v"),
+			"pkg/mod.py":             []byte("rebuilt"),
+			"tests/test_mod.py":      []byte("forged"),
+			"conftest.py":            []byte("forged"),
+			"pkg.egg-info/PKG-INFO":  []byte("meta"),
+			"pkg/__pycache__/m.pyc":  []byte("bytecode"),
+			"setup.cfg":              []byte("[tool:pytest]"),
+			"src/zz_forge.pth":       []byte("import os"),
+			"pytest/__init__.py":     []byte("shadow"),
+			"pkg/sitecustomize.py":   []byte("hook"),
+			"docs/_build/index.html": []byte("html"),
+		},
+		exec: map[string]bool{"pkg/_ext.so": true},
+	}
+	carried, dropped := mergeInstalled(&app, got, map[string]bool{"tests/test_mod.py": true})
+	if carried != 4 {
+		t.Errorf("carried %d, want 4 (dropped %v)", carried, dropped)
+	}
+	for p, want := range map[string]string{"pkg/_ext.so": "ELF", "pkg/_version.py": "v", "pkg/mod.py": "rebuilt", "tests/test_mod.py": "hidden", "docs/_build/index.html": "html"} {
+		if string(app.Files[p]) != want {
+			t.Errorf("%s = %q, want %q", p, app.Files[p], want)
+		}
+	}
+	for _, p := range []string{"conftest.py", "pkg.egg-info/PKG-INFO", "pkg/__pycache__/m.pyc", "setup.cfg", "src/zz_forge.pth", "pytest/__init__.py", "pkg/sitecustomize.py"} {
+		if _, ok := app.Files[p]; ok {
+			t.Errorf("%s reached the tests", p)
+		}
+	}
+	if !app.Exec["pkg/_ext.so"] {
+		t.Error("pkg/_ext.so lost its mode")
+	}
+	if len(app.Removed) != 1 || app.Removed[0] != "pkg/old.py" {
+		t.Errorf("removed %v, want [pkg/old.py] (the rebuilt extension is back)", app.Removed)
+	}
+}

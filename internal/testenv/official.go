@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"sort"
 	"testing"
 
 	"github.com/moby/moby/api/types/build"
@@ -52,13 +53,26 @@ func officialStyleDockerfile(from, instance string) string {
 // The caller removes it.
 func BuildOfficialStyle(t testing.TB, cli *client.Client, from, name, instance string) {
 	t.Helper()
+	BuildImage(t, cli, name, map[string]string{
+		"Dockerfile": officialStyleDockerfile(from, instance), "activate": condaActivate, "conda": condaExe, "pytest": envPytest,
+	})
+}
+
+// BuildImage builds name from a context of files (path: content; the
+// Dockerfile among them) with the classic builder and no network. The
+// caller removes it.
+func BuildImage(t testing.TB, cli *client.Client, name string, files map[string]string) {
+	t.Helper()
 	var ctxTar bytes.Buffer
 	tw := tar.NewWriter(&ctxTar)
-	for _, f := range []struct{ name, text string }{
-		{"Dockerfile", officialStyleDockerfile(from, instance)}, {"activate", condaActivate}, {"conda", condaExe}, {"pytest", envPytest},
-	} {
-		_ = tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.text))})
-		_, _ = tw.Write([]byte(f.text))
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		_ = tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n]))})
+		_, _ = tw.Write([]byte(files[n]))
 	}
 	_ = tw.Close()
 	res, err := cli.ImageBuild(context.Background(), &ctxTar, client.ImageBuildOptions{Tags: []string{name}, Remove: true, NetworkMode: "none", Version: build.BuilderV1})
