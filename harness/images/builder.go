@@ -94,6 +94,11 @@ type Options struct {
 	// (ending at base_commit) in instance layers, as `git clone --depth`
 	// does; 0 keeps all of base_commit's history. Part of the content key.
 	TestbedDepth int
+	// CopyInContainer builds recipes that only copy files (instance
+	// layers) as the others are built, through a container and a commit,
+	// instead of writing their one layer directly; for side-by-side
+	// benchmarks. The images are the same.
+	CopyInContainer bool
 }
 
 // Builder builds and finds sweval images. Safe for concurrent use.

@@ -36,7 +36,10 @@ import (
 //	go test ./harness/images -run '^$' -bench InstanceLayersLargeRepo -benchtime 1x
 //
 // SWEVAL_BENCH_MODES=docker:1,containerd:1 runs only those store:depth
-// pairs (the full history in Docker's store takes ~13 min here).
+// pairs (the full history in Docker's store takes ~13 min here); the
+// stores docker-copy and containerd-copy build the same images through a
+// container and a commit (Options.CopyInContainer), for the side-by-side
+// figure.
 func BenchmarkInstanceLayersLargeRepo(b *testing.B) {
 	commits := 30000
 	if v := os.Getenv("SWEVAL_BENCH_COMMITS"); v != "" {
@@ -76,6 +79,14 @@ func BenchmarkInstanceLayersLargeRepo(b *testing.B) {
 		}},
 		{"containerd", func(depth int) *Builder {
 			return NewContainerd(rt, Options{CacheDir: DefaultCacheDir(), TempDir: b.TempDir(), TestbedDepth: depth})
+		}},
+		// The same stores building the layer through a container and a
+		// commit, as before the layer was written directly.
+		{"docker-copy", func(depth int) *Builder {
+			return New(cli, Options{CacheDir: b.TempDir(), TempDir: b.TempDir(), TestbedDepth: depth, CopyInContainer: true})
+		}},
+		{"containerd-copy", func(depth int) *Builder {
+			return NewContainerd(rt, Options{CacheDir: DefaultCacheDir(), TempDir: b.TempDir(), TestbedDepth: depth, CopyInContainer: true})
 		}},
 	}
 	// SWEVAL_BENCH_MODES picks store:depth pairs, e.g. "docker:1,containerd:1".

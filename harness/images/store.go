@@ -75,6 +75,9 @@ func (s dockerStore) inspect(ctx context.Context, image string) (imageInfo, erro
 }
 
 func (s dockerStore) build(ctx context.Context, tag string, lbls map[string]string, r recipe, lf io.Writer) error {
+	if r.layerOnly() && !s.b.opts.CopyInContainer {
+		return s.loadLayer(ctx, tag, lbls, r, lf)
+	}
 	return s.b.buildImage(ctx, tag, lbls, r.Dockerfile(), r.Files, r.Dirs, lf)
 }
 
@@ -211,6 +214,9 @@ func (s ctrStore) importRootfs(ctx context.Context, rootfs string, ref Ref, lf i
 // sandbox's lockdown and no network, and the working directory of the last
 // WORKDIR step is set on the image.
 func (s ctrStore) build(ctx context.Context, tag string, lbls map[string]string, r recipe, lf io.Writer) error {
+	if r.layerOnly() && !s.b.opts.CopyInContainer {
+		return s.appendLayer(ctx, tag, lbls, r, lf)
+	}
 	fmt.Fprintf(lf, "# recipe (run in a containerd sandbox, then committed):\n%s\n", r.Dockerfile())
 	sb, err := s.rt.Create(ctx, sandbox.Spec{Image: r.From, RunID: buildRunID, Task: tag, Workdir: "/"})
 	if err != nil {

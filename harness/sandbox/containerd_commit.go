@@ -88,6 +88,47 @@ func (s *ctrSandbox) CommitChange(ctx context.Context, ref string, change ImageC
 	return img, nil
 }
 
+// AppendLayer makes ref the image parent plus one layer, the uncompressed
+// tar read from layer, with change applied to its config, and unpacks it:
+// how the image builder writes a layer whose content it knows (a copy of
+// files) without starting a container. It returns the new config digest.
+func (c *Containerd) AppendLayer(ctx context.Context, parent, ref string, layer io.Reader, change ImageChange) (string, error) {
+	ctx = c.ns(ctx)
+	ctx, done, err := c.cli.WithLease(ctx)
+	if err != nil {
+		return "", fmt.Errorf("append a layer to %s: lease: %w", parent, err)
+	}
+	defer done(context.WithoutCancel(ctx))
+	img, err := c.cli.GetImage(ctx, parent)
+	if err != nil {
+		return "", fmt.Errorf("append a layer to %s: %w", parent, err)
+	}
+	cs := c.cli.ContentStore()
+	w, err := content.OpenWriter(ctx, cs, content.WithRef("sweval-layer-"+ref+"-"+strconv.FormatInt(time.Now().UnixNano(), 36)))
+	if err != nil {
+		return "", fmt.Errorf("append a layer to %s: open the content store: %w", parent, err)
+	}
+	defer w.Close()
+	n, err := io.Copy(w, layer)
+	if err != nil {
+		return "", fmt.Errorf("append a layer to %s: write the layer: %w", parent, err)
+	}
+	dgst := w.Digest()
+	if err := w.Commit(ctx, n, dgst); err != nil && !cerrdefs.IsAlreadyExists(err) {
+		return "", fmt.Errorf("append a layer to %s: commit the layer: %w", parent, err)
+	}
+	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: dgst, Size: n}
+	change.Labels = imageLabels(change.Labels)
+	if change.Comment == "" {
+		change.Comment = "sweval layer"
+	}
+	id, err := c.appendLayer(ctx, img, desc, dgst, ref, change)
+	if err != nil {
+		return "", fmt.Errorf("append a layer to %s as %s: %w", parent, ref, err)
+	}
+	return id, nil
+}
+
 // appendLayer writes the config and manifest of parent plus layer, names
 // them ref and unpacks the image.
 func (c *Containerd) appendLayer(ctx context.Context, parent containerd.Image, layer ocispec.Descriptor, diffID digest.Digest, ref string, change ImageChange) (string, error) {
