@@ -157,8 +157,8 @@ func (s dockerStore) loadLayer(ctx context.Context, tag string, lbls map[string]
 	diffIDs := append(append([]string{}, parent.RootFS.Layers...), diffID)
 	config := map[string]any{
 		"architecture": parent.Architecture, "os": parent.Os, "created": now,
-		"config": cfg,
-		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
+		"config":  cfg,
+		"rootfs":  map[string]any{"type": "layers", "diff_ids": diffIDs},
 		"history": []map[string]any{{"created": now, "created_by": "sweval: " + strings.ReplaceAll(strings.TrimSpace(r.Dockerfile()), "\n", "; ")}},
 	}
 	if parent.Variant != "" {
