@@ -71,8 +71,9 @@ type InstallConfig struct {
 	LogParser   string   `json:"log_parser,omitempty"`
 	// EvalCommands run before the tests (SWE-bench's eval_commands: the
 	// locale, environment variables), in the test container, before any
-	// file of the submission is in it; pre_install and install ran when
-	// the image was built.
+	// file of the submission is in it; pre_install ran when the image was
+	// built, and install runs again after the model patch (package
+	// swegrade's re-install phase), as SWE-rebench's eval script does.
 	EvalCommands []string `json:"eval_commands,omitempty"`
 }
 

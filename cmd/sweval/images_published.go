@@ -54,11 +54,11 @@ func publishedImageCommands(cacheFlag cli.Flag) []*cli.Command {
 		b, done, err := builder(c)
 		return b, ims, done, err
 	}
-	flags := append(append(datasetFlags(), publishedFlags()...), cacheFlag)
+	flags := append(append(append(datasetFlags(), publishedFlags()...), cacheFlag), storeFlags()...)
 	return []*cli.Command{
 		{
 			Name:  "pull",
-			Usage: "pull the published image of every task of a dataset not present locally (e.g. sweval images pull -d verified.jsonl --namespace swebench)",
+			Usage: "pull the published image of every task of a dataset not present locally, into the Engine or (--image-store containerd) containerd (e.g. sweval images pull -d verified.jsonl --namespace swebench)",
 			Flags: flags,
 			Action: func(c *cli.Context) error {
 				b, ims, done, err := datasetBuilder(c)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -95,27 +96,33 @@ func bindCommandEnv(cmd *cli.Command) {
 }
 
 // bindEnv lets every flag be set from SWEVAL_<NAME>, so a cluster job can
-// configure a run entirely through its environment.
+// configure a run entirely through its environment. Commands share some
+// flag values, so a flag already bound is left as it is.
 func bindEnv(flags []cli.Flag) {
 	for _, f := range flags {
-		env := []string{"SWEVAL_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))}
+		env := "SWEVAL_" + strings.ToUpper(strings.ReplaceAll(f.Names()[0], "-", "_"))
+		bind := func(vars *[]string) {
+			if !slices.Contains(*vars, env) {
+				*vars = append(*vars, env)
+			}
+		}
 		switch f := f.(type) {
 		case *cli.StringFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.BoolFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.IntFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.Int64Flag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.Float64Flag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.DurationFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.StringSliceFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		case *cli.PathFlag:
-			f.EnvVars = append(f.EnvVars, env...)
+			bind(&f.EnvVars)
 		}
 	}
 }

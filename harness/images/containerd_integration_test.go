@@ -163,8 +163,9 @@ func TestEveryLayerWithoutDocker(t *testing.T) {
 
 // TestOneImageThreeDestinations builds an env layer in containerd (no
 // Docker), then moves the one image description three ways: `images save`
-// → Docker's load, a push to a real registry on loopback → Docker's pull,
-// and the same archive into a second containerd namespace. Every copy has
+// → Docker's load, a push to a real registry on loopback → Docker's pull
+// (and containerd's own pull, into a third namespace), and the same
+// archive into a second containerd namespace. Every copy has
 // the same image ID (config digest) and content key as the build.
 func TestOneImageThreeDestinations(t *testing.T) {
 	if testing.Short() {
@@ -241,5 +242,29 @@ func TestOneImageThreeDestinations(t *testing.T) {
 	}
 	if id, err := other.Digest(ctx, env.Tag); err != nil || id != built {
 		t.Errorf("containerd import in another namespace: id %s (%v), want %s", id, err, built)
+	}
+
+	// Pulled back from the registry into a third namespace by containerd
+	// itself (no Docker), recorded as pulled, and a container starts from it.
+	prt := sandbox.NewContainerd(cli, sandbox.ContainerdOptions{Namespace: "sweval-pulled", Snapshotter: inst.Snapshotter})
+	t.Cleanup(func() { _ = prt.CloseAll(context.Background()) })
+	pcache := t.TempDir()
+	puller := NewContainerd(prt, Options{CacheDir: pcache})
+	if err := puller.Pull(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if id, err := puller.Digest(ctx, target); err != nil || id != built {
+		t.Errorf("containerd pull of %s: id %s (%v), want %s", target, id, err, built)
+	}
+	if ledger, err := os.ReadFile(filepath.Join(pcache, pulledLedger)); err != nil || !strings.Contains(string(ledger), built) {
+		t.Errorf("the pull ledger does not record %s (%v): %s", built, err, ledger)
+	}
+	sb, err := prt.Create(ctx, sandbox.Spec{Image: target, RunID: "pull-test", Task: "pull"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.WithoutCancel(ctx))
+	if res, err := sb.Exec(ctx, sandbox.ExecRequest{Cmd: []string{"python3", "-c", "print('ran')"}}); err != nil || res.ExitCode != 0 || !strings.Contains(string(res.Output), "ran") {
+		t.Errorf("a container of the pulled image: exit %d (%v): %s", res.ExitCode, err, res.Output)
 	}
 }

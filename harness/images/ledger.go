@@ -28,10 +28,7 @@ type ledgerEntry struct {
 // recordPull appends image (by its ID now) to the ledger, under an
 // exclusive lock: several runs may pull at once.
 func (b *Builder) recordPull(ctx context.Context, image string) error {
-	if b.cli == nil {
-		return errNeedsDocker("recording a pull")
-	}
-	res, err := b.cli.ImageInspect(ctx, image)
+	res, err := b.store.inspect(ctx, image)
 	if err != nil {
 		return fmt.Errorf("inspect pulled image %s: %w", image, err)
 	}

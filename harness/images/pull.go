@@ -34,9 +34,6 @@ const (
 // (unknown image, denied) is returned at once. A pull is refused when the
 // Engine's disk has less than Options.MinFreeDisk free.
 func (b *Builder) Pull(ctx context.Context, image string) error {
-	if b.cli == nil {
-		return errNeedsDocker("pulling an image")
-	}
 	select {
 	case b.pulls <- struct{}{}:
 		defer func() { <-b.pulls }()
@@ -47,14 +44,14 @@ func (b *Builder) Pull(ctx context.Context, image string) error {
 	if err := b.checkDisk(ctx, image); err != nil {
 		return err
 	}
-	auth, err := registryAuth(ctx, image)
+	pull, err := b.store.puller(ctx, image)
 	if err != nil {
 		return err
 	}
 	wait := b.opts.PullBackoff
 	for attempt := 1; ; attempt++ {
 		t0 := time.Now()
-		err := b.pullOnce(ctx, image, auth)
+		err := pull(ctx)
 		if err == nil {
 			log.Info("pulled", "seconds", time.Since(t0).Round(time.Millisecond).Seconds(), "attempt", attempt)
 			// Only images in the ledger are ever removed to save disk.
@@ -80,6 +77,60 @@ func (b *Builder) Pull(ctx context.Context, image string) error {
 		}
 		wait *= 2
 	}
+}
+
+// puller reads image's registry credentials once and returns one pull
+// attempt through the Engine.
+func (s dockerStore) puller(ctx context.Context, image string) (func(context.Context) error, error) {
+	auth, err := registryAuth(ctx, image)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error { return s.b.pullOnce(ctx, image, auth) }, nil
+}
+
+// puller returns one pull attempt through containerd's resolver, with the
+// credentials of the standard Docker config (asked per registry host).
+func (s ctrStore) puller(ctx context.Context, image string) (func(context.Context) error, error) {
+	if _, err := name.ParseReference(image, name.WeakValidation); err != nil {
+		return nil, fmt.Errorf("image %q is not a valid reference: %w", image, err)
+	}
+	creds := func(host string) (string, string, error) {
+		if host == "registry-1.docker.io" {
+			host = name.DefaultRegistry // the Docker config's key for Docker Hub
+		}
+		reg, err := name.NewRegistry(host, name.WeakValidation)
+		if err != nil {
+			return "", "", err
+		}
+		a, err := authn.Resolve(ctx, authn.DefaultKeychain, reg)
+		if err != nil || a == authn.Anonymous {
+			return "", "", err
+		}
+		c, err := authn.Authorization(ctx, a)
+		if err != nil {
+			return "", "", fmt.Errorf("get registry credentials for %s (credential helper): %w", host, err)
+		}
+		if c.IdentityToken != "" {
+			return "", c.IdentityToken, nil
+		}
+		return c.Username, c.Password, nil
+	}
+	return func(ctx context.Context) error {
+		lf, err := s.b.openLog(image)
+		if err != nil {
+			return err
+		}
+		defer lf.Close()
+		t0 := time.Now()
+		id, err := s.rt.PullImage(ctx, image, creds)
+		if err != nil {
+			fmt.Fprintf(lf, "ERROR: %v\n", err)
+			return err
+		}
+		fmt.Fprintf(lf, "pulled %s (%s) into containerd in %s\n", image, id, time.Since(t0).Round(time.Millisecond))
+		return nil
+	}, nil
 }
 
 // pullOnce runs one pull to its end, writing the Engine's messages to the

@@ -42,6 +42,9 @@ type store interface {
 	// import both read; load reads one and returns the images it named.
 	save(ctx context.Context, image string, w io.Writer) error
 	load(ctx context.Context, r io.Reader) ([]string, error)
+	// puller prepares pulling image from its registry (credentials read
+	// once) and returns one attempt; Builder.Pull retries it.
+	puller(ctx context.Context, image string) (func(context.Context) error, error)
 }
 
 // imageInfo is what the builder reads of an image, in either store.

@@ -99,7 +99,7 @@ func (c *Containerd) AppendLayer(ctx context.Context, parent, ref string, layer 
 		return "", fmt.Errorf("append a layer to %s: lease: %w", parent, err)
 	}
 	defer done(context.WithoutCancel(ctx))
-	img, err := c.cli.GetImage(ctx, parent)
+	img, err := c.image(ctx, parent)
 	if err != nil {
 		return "", fmt.Errorf("append a layer to %s: %w", parent, err)
 	}
