@@ -161,6 +161,17 @@ func TestEvalInPublishedImagesPulledThenSavedAndLoaded(t *testing.T) {
 		t.Errorf("report.json: verdict_rules %q, resolved_by_rules %v; want swebench and 2 under both", rep.VerdictRules, rep.ResolvedByRules)
 	}
 
+	// 1b. The same, with no Docker in the loop: containerd pulls from the
+	// registry itself and grades in its own containers.
+	ctr := testenv.StartContainerd(t)
+	ctrFlags := []string{"--runtime", "containerd", "--image-store", "containerd", "--containerd-address", ctr.Address, "--containerd-namespace", "sweval-published"}
+	if stdout, err := e.sweval(t, append(evalArgs("pulled-containerd", ids...), ctrFlags...)...); err != nil {
+		t.Fatalf("eval --namespace %s on containerd: %v\n%s", ns, err, stdout)
+	} else {
+		t.Logf("pulled into containerd:\n%s", stdout)
+	}
+	check("pulled-containerd", true)
+
 	// 2. Air-gapped: save, lose the registry and the local copies, load.
 	saveDir := t.TempDir()
 	stdout, err := e.sweval(t, "images", "save", "--dataset", e.tasks, "--instance-ids", strings.Join(ids, ","), "--namespace", ns, "-o", saveDir)

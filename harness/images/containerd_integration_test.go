@@ -256,6 +256,9 @@ func TestOneImageThreeDestinations(t *testing.T) {
 	if id, err := puller.Digest(ctx, target); err != nil || id != built {
 		t.Errorf("containerd pull of %s: id %s (%v), want %s", target, id, err, built)
 	}
+	if got, err := puller.Resolve(ctx, target); err != nil || got.Digest != pushed {
+		t.Errorf("containerd pull of %s: recorded digest %q (%v), want the registry's %s", target, got.Digest, err, pushed)
+	}
 	if ledger, err := os.ReadFile(filepath.Join(pcache, pulledLedger)); err != nil || !strings.Contains(string(ledger), built) {
 		t.Errorf("the pull ledger does not record %s (%v): %s", built, err, ledger)
 	}

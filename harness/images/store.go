@@ -52,7 +52,7 @@ type imageInfo struct {
 	ID          string // config digest
 	Labels      map[string]string
 	Env         []string
-	RepoDigests []string // Docker's; containerd names images by reference only
+	RepoDigests []string // Docker's; containerd's for an image it pulled (sweval.repo-digest)
 	Size        int64
 }
 
@@ -122,7 +122,11 @@ func (s ctrStore) inspect(ctx context.Context, image string) (imageInfo, error) 
 	if err != nil {
 		return imageInfo{}, err
 	}
-	return imageInfo{ID: info.ID, Labels: info.Labels, Env: info.Env, Size: info.Size}, nil
+	out := imageInfo{ID: info.ID, Labels: info.Labels, Env: info.Env, Size: info.Size}
+	if info.RepoDigest != "" {
+		out.RepoDigests = []string{info.RepoDigest}
+	}
+	return out, nil
 }
 
 func (s ctrStore) tag(ctx context.Context, source, target string) error {

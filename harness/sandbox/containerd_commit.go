@@ -232,6 +232,9 @@ type ImageInfo struct {
 	Labels map[string]string
 	Env    []string
 	Size   int64 // bytes of the image's content
+	// RepoDigest is name@digest in the registry it was pulled from (""
+	// for an image that was not pulled).
+	RepoDigest string
 }
 
 // ImageInfo reads image ref of the runtime's namespace; an absent image is
@@ -251,7 +254,7 @@ func (c *Containerd) ImageInfo(ctx context.Context, ref string) (ImageInfo, erro
 		return ImageInfo{}, fmt.Errorf("sandbox: read the config of %s: %w", ref, err)
 	}
 	size, _ := img.Size(ctx)
-	return ImageInfo{ID: cfg.Digest.String(), Labels: spec.Config.Labels, Env: spec.Config.Env, Size: size}, nil
+	return ImageInfo{ID: cfg.Digest.String(), Labels: spec.Config.Labels, Env: spec.Config.Env, Size: size, RepoDigest: img.Labels()[LabelRepoDigest]}, nil
 }
 
 // TagImage names the image source also target.

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/images"
@@ -16,6 +17,10 @@ import (
 // and "" for anonymous access (an empty user with a secret is an identity
 // token), as containerd's resolver asks for them.
 type Credentials func(host string) (user, secret string, err error)
+
+// LabelRepoDigest is the image-record label of a pulled image that holds
+// its registry digest (name@sha256:…).
+const LabelRepoDigest = "sweval.repo-digest"
 
 // PullImage fetches ref from its registry into the runtime's namespace,
 // for this platform, and unpacks it into the snapshotter so containers
@@ -49,9 +54,19 @@ func (c *Containerd) PullImage(ctx context.Context, ref string, creds Credential
 	if err != nil {
 		return "", fmt.Errorf("pull %s: %w", ref, err)
 	}
+	// The registry's digest of what was pulled, as the Engine keeps it in
+	// RepoDigests (a built image's manifest was never in a registry).
+	is := c.cli.ImageService()
+	labels := map[string]string{}
+	maps.Copy(labels, img.Labels())
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		labels[LabelRepoDigest] = reference.FamiliarName(named) + "@" + img.Target().Digest.String()
+	}
+	if _, err := is.Update(ctx, images.Image{Name: full, Target: img.Target(), Labels: labels}, "labels"); err != nil {
+		return "", fmt.Errorf("pull %s: label it: %w", ref, err)
+	}
 	if full != ref {
-		is := c.cli.ImageService()
-		rec := images.Image{Name: ref, Target: img.Target(), Labels: img.Labels()}
+		rec := images.Image{Name: ref, Target: img.Target(), Labels: labels}
 		if _, err := is.Create(ctx, rec); err != nil {
 			if !cerrdefs.IsAlreadyExists(err) {
 				return "", fmt.Errorf("pull %s: name it: %w", ref, err)
