@@ -83,8 +83,8 @@ type Options struct {
 	// number of workers). Default: DefaultPullConcurrency.
 	PullConcurrency int
 	// PullRetries is how many times a failed pull that may pass is tried
-	// again; PullBackoff the first wait, doubled each time. Defaults:
-	// DefaultPullRetries, DefaultPullBackoff.
+	// again (negative: never); PullBackoff the first wait, doubled each
+	// time. Defaults: DefaultPullRetries, DefaultPullBackoff.
 	PullRetries int
 	PullBackoff time.Duration
 	// MinFreeDisk is the free space (bytes) a pull needs on the Engine's
@@ -113,6 +113,7 @@ type Builder struct {
 // engine is the part of the Engine API the builder uses.
 type engine interface {
 	ImageInspect(ctx context.Context, image string, opts ...client.ImageInspectOption) (client.ImageInspectResult, error)
+	ImageHistory(ctx context.Context, image string, opts ...client.ImageHistoryOption) (client.ImageHistoryResult, error)
 	ImageImport(ctx context.Context, source client.ImageImportSource, ref string, options client.ImageImportOptions) (client.ImageImportResult, error)
 	ImageBuild(ctx context.Context, buildContext io.Reader, options client.ImageBuildOptions) (client.ImageBuildResult, error)
 	ImageTag(ctx context.Context, options client.ImageTagOptions) (client.ImageTagResult, error)

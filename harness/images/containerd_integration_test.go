@@ -133,9 +133,14 @@ func TestEveryLayerWithoutDocker(t *testing.T) {
 		t.Errorf("Doc2Repo image: %q, want the reference installed and committed at /workspace (%q)", out, want)
 	}
 
-	// What needs the Engine says so.
-	if err := b.Pull(ctx, "127.0.0.1:1/x:y"); err == nil || !strings.Contains(err.Error(), "needs the Docker Engine") {
-		t.Errorf("Pull on containerd alone: %v", err)
+	// What needs the Engine says so; a pull is containerd's own, and a
+	// registry that is not there is an error naming the image.
+	if _, err := b.List(ctx); err == nil || !strings.Contains(err.Error(), "needs the Docker Engine") {
+		t.Errorf("List on containerd alone: %v", err)
+	}
+	quick := NewContainerd(rt, Options{CacheDir: t.TempDir(), PullRetries: -1})
+	if err := quick.Pull(ctx, "127.0.0.1:1/sweval/absent:y"); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1/sweval/absent:y") {
+		t.Errorf("Pull from no registry on containerd: %v", err)
 	}
 	// Another containerd (a wiped node) gets the base from the kept
 	// archive: no second debootstrap.

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/client"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/sweval/sweval/harness/sandbox"
 )
@@ -142,9 +142,11 @@ func (s dockerStore) loadLayer(ctx context.Context, tag string, lbls map[string]
 		return fmt.Errorf("write the layer: %w", err)
 	}
 	diffID := "sha256:" + sum
-	var cfg ocispec.ImageConfig
+	// The parent's whole config, Docker's extensions (healthcheck, shell,
+	// onbuild) included.
+	var cfg dockerspec.DockerOCIImageConfig
 	if parent.Config != nil {
-		cfg = parent.Config.ImageConfig
+		cfg = *parent.Config
 	}
 	labels := map[string]string{}
 	maps.Copy(labels, cfg.Labels)
@@ -155,11 +157,12 @@ func (s dockerStore) loadLayer(ctx context.Context, tag string, lbls map[string]
 	}
 	now := time.Now().UTC()
 	diffIDs := append(append([]string{}, parent.RootFS.Layers...), diffID)
+	history := append(s.parentHistory(ctx, r.From, len(parent.RootFS.Layers)),
+		map[string]any{"created": now, "created_by": "sweval: " + strings.ReplaceAll(strings.TrimSpace(r.Dockerfile()), "\n", "; ")})
 	config := map[string]any{
 		"architecture": parent.Architecture, "os": parent.Os, "created": now,
-		"config":  cfg,
-		"rootfs":  map[string]any{"type": "layers", "diff_ids": diffIDs},
-		"history": []map[string]any{{"created": now, "created_by": "sweval: " + strings.ReplaceAll(strings.TrimSpace(r.Dockerfile()), "\n", "; ")}},
+		"config": cfg, "history": history,
+		"rootfs": map[string]any{"type": "layers", "diff_ids": diffIDs},
 	}
 	if parent.Variant != "" {
 		config["variant"] = parent.Variant
@@ -193,6 +196,44 @@ func (s dockerStore) loadLayer(ctx context.Context, tag string, lbls map[string]
 	}
 	fmt.Fprintf(lf, "# %s: one %d-byte layer (%s) on %s, written and loaded in %s\n", tag, size, diffID, r.From, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// parentHistory is image's history as config entries, oldest first, so
+// that `docker history` of the new image still names each parent layer.
+// The Engine's history API does not say which entries made no layer; an
+// entry of size 0 is taken as one that did not, and when that does not
+// account for the layers exactly, one plain entry per layer stands in.
+func (s dockerStore) parentHistory(ctx context.Context, image string, layers int) []map[string]any {
+	plain := func() []map[string]any {
+		out := make([]map[string]any, layers)
+		for i := range out {
+			out[i] = map[string]any{"created_by": fmt.Sprintf("layer %d of %s", i+1, image)}
+		}
+		return out
+	}
+	res, err := s.b.cli.ImageHistory(ctx, image)
+	if err != nil {
+		return plain()
+	}
+	var out []map[string]any
+	made := 0
+	for i := len(res.Items) - 1; i >= 0; i-- {
+		h := res.Items[i]
+		e := map[string]any{"created": time.Unix(h.Created, 0).UTC(), "created_by": h.CreatedBy}
+		if h.Comment != "" {
+			e["comment"] = h.Comment
+		}
+		if h.Size == 0 {
+			e["empty_layer"] = true
+		} else {
+			made++
+		}
+		out = append(out, e)
+	}
+	if made != layers {
+		return plain()
+	}
+	return out
 }
 
 // writeLayerArchive writes a docker-archive: manifest, config, and the

@@ -104,6 +104,9 @@ func gencalc(t *testing.T, cli *client.Client, base string) (benchmarks.Task, st
 	patches := map[string]string{
 		"gold":   diff(map[string]string{"calc/value.txt": "2\n"}),
 		"attack": diff(map[string]string{"build.py": gencalcAttack}),
+		// The fix, and an install that then stops its own container
+		// (kill(-1) as root takes the container's main process).
+		"kill": diff(map[string]string{"calc/value.txt": "2\n", "build.py": gencalcFiles["build.py"] + "import os, signal\nos.kill(-1, signal.SIGKILL)\n"}),
 	}
 	task := benchmarks.Task{
 		ID: "sweval-fixtures__gencalc-1", Kind: benchmarks.KindSWEBench, Repo: "sweval-fixtures/gencalc", BaseCommit: sha,
@@ -152,6 +155,9 @@ func TestIntegrationReinstall(t *testing.T) {
 		{"gold without the re-install", patches["gold"], false, result.StatusUnresolved, nil},
 		{"gold", patches["gold"], true, result.StatusResolved, []string{"+ python build.py (SWE-bench's re-install step", "carried into the tests: 1 (0 KiB): calc/_gen.py"}},
 		{"install-time forgery", patches["attack"], true, result.StatusUnresolved, []string{"kept from the tests"}},
+		// Nothing of a container the install ended is carried; the grade
+		// goes on (the model's doing, not an infrastructure error).
+		{"install kills its container", patches["kill"], true, result.StatusUnresolved, []string{"Re-install", "the tests run on the image's installation"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
