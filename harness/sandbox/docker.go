@@ -76,6 +76,10 @@ type Docker struct {
 
 	mu   sync.Mutex
 	live map[string]*dockerSandbox
+	// creates counts the creates in flight (guarded by mu), which CloseAll
+	// waits for: a create the Engine finishes after the caller gave up
+	// would otherwise leave a container nobody tracks.
+	creates int
 }
 
 var _ Runtime = (*Docker)(nil)
@@ -124,8 +128,24 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	if spec.Image == "" {
 		return nil, errors.New("sandbox: Spec.Image is empty: name the image to run")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox: create container from %s: %w", spec.Image, err)
+	}
+	d.mu.Lock()
+	d.creates++
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.creates--
+		d.mu.Unlock()
+	}()
 	cfg, hc := d.containerConfig(spec)
-	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc})
+	// Not cancelled with ctx: the Engine finishes a create whose client has
+	// gone, so the create is seen through and, if ctx ended meanwhile,
+	// the container removed here.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	created, err := d.cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: hc})
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: create container from %s: %w (is the image built? `sweval images ls`)", spec.Image, err)
 	}
@@ -133,6 +153,10 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	d.mu.Lock()
 	d.live[sb.id] = sb
 	d.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		_ = sb.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("sandbox: create container from %s: %w", spec.Image, err)
+	}
 	if _, err := d.cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		_ = sb.Close(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("sandbox: start container %.12s from %s: %w", created.ID, spec.Image, err)
@@ -241,8 +265,26 @@ func shortID(id string) string {
 // yet. Call it on SIGINT/SIGTERM (e.g. after signal.NotifyContext fires);
 // it ignores ctx cancellation for the removals themselves.
 func (d *Docker) CloseAll(ctx context.Context) error {
+	for {
+		d.mu.Lock()
+		n := d.creates
+		d.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
 	return closeLive(ctx, &d.mu, d.live)
 }
+
+// createTimeout bounds one container create, which is not cancelled with
+// its caller's context.
+const createTimeout = 2 * time.Minute
 
 // closeLive closes every sandbox in live (guarded by mu) for both runtimes'
 // CloseAll, outside the lock, since Close removes itself from live.
