@@ -183,14 +183,8 @@ func (c *Containerd) appendLayer(ctx context.Context, parent containerd.Image, l
 	}
 	mDesc.Platform = &ocispec.Platform{OS: cfg.OS, Architecture: cfg.Architecture, Variant: cfg.Variant}
 	rec := images.Image{Name: ref, Target: mDesc, Labels: map[string]string{LabelManaged: "1"}}
-	is := c.cli.ImageService()
-	if _, err := is.Create(ctx, rec); err != nil {
-		if !cerrdefs.IsAlreadyExists(err) {
-			return "", fmt.Errorf("create image %s: %w", ref, err)
-		}
-		if _, err := is.Update(ctx, rec, "target", "labels"); err != nil {
-			return "", fmt.Errorf("update image %s: %w", ref, err)
-		}
+	if err := c.putImage(ctx, rec, "target", "labels"); err != nil {
+		return "", err
 	}
 	img := containerd.NewImageWithPlatform(c.cli, rec, plat)
 	if err := img.Unpack(ctx, c.opts.Snapshotter); err != nil {
@@ -265,13 +259,22 @@ func (c *Containerd) TagImage(ctx context.Context, source, target string) error 
 		return fmt.Errorf("sandbox: tag %s: %w", source, err)
 	}
 	rec := images.Image{Name: target, Target: img.Target(), Labels: img.Labels()}
+	if err := c.putImage(ctx, rec, "target"); err != nil {
+		return fmt.Errorf("sandbox: tag %s as %s: %w", source, target, err)
+	}
+	return nil
+}
+
+// putImage creates the image record rec, or updates fields of the one
+// already under its name.
+func (c *Containerd) putImage(ctx context.Context, rec images.Image, fields ...string) error {
 	is := c.cli.ImageService()
 	if _, err := is.Create(ctx, rec); err != nil {
 		if !cerrdefs.IsAlreadyExists(err) {
-			return fmt.Errorf("sandbox: tag %s as %s: %w", source, target, err)
+			return fmt.Errorf("create image %s: %w", rec.Name, err)
 		}
-		if _, err := is.Update(ctx, rec, "target"); err != nil {
-			return fmt.Errorf("sandbox: tag %s as %s: %w", source, target, err)
+		if _, err := is.Update(ctx, rec, fields...); err != nil {
+			return fmt.Errorf("update image %s: %w", rec.Name, err)
 		}
 	}
 	return nil

@@ -66,14 +66,8 @@ func (c *Containerd) PullImage(ctx context.Context, ref string, creds Credential
 		return "", fmt.Errorf("pull %s: label it: %w", ref, err)
 	}
 	if full != ref {
-		rec := images.Image{Name: ref, Target: img.Target(), Labels: labels}
-		if _, err := is.Create(ctx, rec); err != nil {
-			if !cerrdefs.IsAlreadyExists(err) {
-				return "", fmt.Errorf("pull %s: name it: %w", ref, err)
-			}
-			if _, err := is.Update(ctx, rec, "target"); err != nil {
-				return "", fmt.Errorf("pull %s: name it: %w", ref, err)
-			}
+		if err := c.putImage(ctx, images.Image{Name: ref, Target: img.Target(), Labels: labels}, "target"); err != nil {
+			return "", fmt.Errorf("pull %s: name it: %w", ref, err)
 		}
 		if err := is.Delete(ctx, full); err != nil && !cerrdefs.IsNotFound(err) {
 			return "", fmt.Errorf("pull %s: drop the name %s: %w", ref, full, err)
