@@ -17,6 +17,7 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/moby/moby/client"
 	"github.com/sweval/sweval/harness/sandbox"
 	"github.com/sweval/sweval/internal/testenv"
@@ -102,6 +103,7 @@ var conformanceCases = []struct {
 }{
 	{name: "ReapAfterKill9", whole: reapAfterKill9},
 	{name: "CommitKeepsTheFilesystem", whole: commitKeepsTheFilesystem},
+	{name: "CancelledCreateLeavesNothing", whole: cancelledCreateLeavesNothing},
 	{name: "NoNetworkRoute", body: func(t *testing.T, mk mkSandbox) {
 		sb := mk(t, sandbox.Spec{})
 		res := mustExec(t, sb, sandbox.ExecRequest{Cmd: bash(`ls /sys/class/net; tail -n +2 /proc/net/route | wc -l; cat /sys/class/net/lo/operstate; python3 -c '
@@ -590,4 +592,68 @@ func commitKeepsTheFilesystem(t *testing.T, env conformanceEnv) {
 	if got := string(res.Output); got != "kept\nnew\nend\n" {
 		t.Errorf("in a sandbox of the commit: %q, want the new file and link, /etc/issue removed, no /tmp/scratch", got)
 	}
+}
+
+// cancelledCreateLeavesNothing cancels creates at points spread over a
+// create's life (as SIGINT does to a run's workers): after CloseAll no
+// container of the run is left, whether the runtime had finished the
+// create or not when its caller gave up.
+func cancelledCreateLeavesNothing(t *testing.T, env conformanceEnv) {
+	runID := fmt.Sprintf("conformance-cancel-%s-%d", env.name, time.Now().UnixNano())
+	var created, refused int
+	for _, after := range []time.Duration{0, time.Millisecond, 5 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond} {
+		ctx, cancel := context.WithCancel(context.Background())
+		timer := time.AfterFunc(after, cancel)
+		sb, err := env.rt.Create(ctx, sandbox.Spec{Image: env.image, RunID: runID, Task: fmt.Sprint(after)})
+		timer.Stop()
+		cancel()
+		if err != nil {
+			refused++
+			continue
+		}
+		created++
+		// A create that returned is the caller's to close, as the run does.
+		if err := sb.Close(context.Background()); err != nil {
+			t.Errorf("Close after a create with %v left: %v", after, err)
+		}
+	}
+	closer, ok := env.rt.(interface{ CloseAll(context.Context) error })
+	if !ok {
+		t.Fatalf("runtime %s has no CloseAll", env.name)
+	}
+	if err := closer.CloseAll(context.Background()); err != nil {
+		t.Errorf("CloseAll: %v", err)
+	}
+	t.Logf("%d creates returned a sandbox, %d were cancelled", created, refused)
+	if left := containersOfRun(t, env, runID); len(left) > 0 {
+		t.Errorf("%d container(s) of the run left after cancelled creates and CloseAll: %v", len(left), left)
+	}
+}
+
+// containersOfRun lists the runtime's containers labelled with runID.
+func containersOfRun(t *testing.T, env conformanceEnv, runID string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var ids []string
+	switch rt := env.rt.(type) {
+	case *sandbox.Docker:
+		list, err := rt.Client().ContainerList(ctx, client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", sandbox.LabelRun+"="+runID)})
+		if err != nil {
+			t.Fatalf("list Docker containers: %v", err)
+		}
+		for _, c := range list.Items {
+			ids = append(ids, c.ID)
+		}
+	case *sandbox.Containerd:
+		list, err := rt.Client().Containers(namespaces.WithNamespace(ctx, sandbox.DefaultContainerdNamespace), "labels."+strconv.Quote(sandbox.LabelRun)+"=="+runID)
+		if err != nil {
+			t.Fatalf("list containerd containers: %v", err)
+		}
+		for _, c := range list {
+			ids = append(ids, c.ID())
+		}
+	default:
+		t.Fatalf("runtime %s: no way to list its containers here", env.name)
+	}
+	return ids
 }

@@ -57,6 +57,7 @@ type Containerd struct {
 	importMu sync.Mutex
 	mu       sync.Mutex
 	live     map[string]*ctrSandbox
+	creates  inFlight
 }
 
 var _ Runtime = (*Containerd)(nil)
@@ -164,6 +165,10 @@ func (c *Containerd) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: containerd image %s: %w (import it: `docker save %s | ctr -n %s images import -`)", spec.Image, err, spec.Image, c.opts.Namespace)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox: create containerd container from %s: %w", spec.Image, err)
+	}
+	defer c.creates.begin()()
 	id := newID()
 	labels := map[string]string{}
 	maps.Copy(labels, spec.Labels)
@@ -172,13 +177,18 @@ func (c *Containerd) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	labels[LabelRun] = spec.RunID
 	labels[LabelInstance] = spec.Task
 
-	cont, err := c.cli.NewContainer(ctx, id,
+	// Not cancelled with ctx, as Docker's create: containerd may finish a
+	// create whose client has gone, so it is seen through and, if ctx
+	// ended meanwhile, the container removed here.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	cont, err := c.cli.NewContainer(cctx, id,
 		containerd.WithImage(img),
 		containerd.WithSnapshotter(c.opts.Snapshotter),
 		containerd.WithNewSnapshot(id, img),
 		containerd.WithContainerLabels(labels),
 		containerd.WithNewSpec(c.specOpts(img, spec)...),
 	)
+	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: create containerd container from %s: %w", spec.Image, err)
 	}
@@ -186,6 +196,10 @@ func (c *Containerd) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	c.mu.Lock()
 	c.live[id] = sb
 	c.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		_ = sb.Close(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("sandbox: create containerd container from %s: %w", spec.Image, err)
+	}
 	task, err := cont.NewTask(ctx, cio.NullIO)
 	if err != nil {
 		_ = sb.Close(context.WithoutCancel(ctx))
@@ -259,6 +273,7 @@ func (c *Containerd) specOpts(img containerd.Image, spec Spec) []oci.SpecOpts {
 
 // CloseAll removes every sandbox this runtime created and has not closed.
 func (c *Containerd) CloseAll(ctx context.Context) error {
+	c.creates.wait(ctx)
 	return closeLive(ctx, &c.mu, c.live)
 }
 

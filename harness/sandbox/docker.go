@@ -74,12 +74,9 @@ type Docker struct {
 	log   *slog.Logger
 	owner Owner
 
-	mu   sync.Mutex
-	live map[string]*dockerSandbox
-	// creates counts the creates in flight (guarded by mu), which CloseAll
-	// waits for: a create the Engine finishes after the caller gave up
-	// would otherwise leave a container nobody tracks.
-	creates int
+	mu      sync.Mutex
+	live    map[string]*dockerSandbox
+	creates inFlight
 }
 
 var _ Runtime = (*Docker)(nil)
@@ -131,14 +128,7 @@ func (d *Docker) Create(ctx context.Context, spec Spec) (Sandbox, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox: create container from %s: %w", spec.Image, err)
 	}
-	d.mu.Lock()
-	d.creates++
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		d.creates--
-		d.mu.Unlock()
-	}()
+	defer d.creates.begin()()
 	cfg, hc := d.containerConfig(spec)
 	// Not cancelled with ctx: the Engine finishes a create whose client has
 	// gone, so the create is seen through and, if ctx ended meanwhile,
@@ -265,26 +255,50 @@ func shortID(id string) string {
 // yet. Call it on SIGINT/SIGTERM (e.g. after signal.NotifyContext fires);
 // it ignores ctx cancellation for the removals themselves.
 func (d *Docker) CloseAll(ctx context.Context) error {
-	for {
-		d.mu.Lock()
-		n := d.creates
-		d.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
+	d.creates.wait(ctx)
 	return closeLive(ctx, &d.mu, d.live)
 }
 
 // createTimeout bounds one container create, which is not cancelled with
 // its caller's context.
 const createTimeout = 2 * time.Minute
+
+// inFlight counts the creates in progress, which CloseAll waits for: a
+// create the runtime finishes after its caller gave up would otherwise
+// leave a container nobody tracks.
+type inFlight struct {
+	mu sync.Mutex
+	n  int
+}
+
+// begin counts one create; call the returned func when it has returned.
+func (f *inFlight) begin() (done func()) {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		f.n--
+		f.mu.Unlock()
+	}
+}
+
+// wait returns when no create is in progress or ctx ends.
+func (f *inFlight) wait(ctx context.Context) {
+	for {
+		f.mu.Lock()
+		n := f.n
+		f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ctx.Done():
+			return
+		}
+	}
+}
 
 // closeLive closes every sandbox in live (guarded by mu) for both runtimes'
 // CloseAll, outside the lock, since Close removes itself from live.
