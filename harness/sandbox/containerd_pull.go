@@ -66,7 +66,8 @@ func (c *Containerd) PullImage(ctx context.Context, ref string, creds Credential
 		return "", fmt.Errorf("pull %s: label it: %w", ref, err)
 	}
 	if full != ref {
-		if err := c.putImage(ctx, images.Image{Name: ref, Target: img.Target(), Labels: labels}, "target"); err != nil {
+		// A re-pull moves an existing name: its digest label moves with it.
+		if err := c.putImage(ctx, images.Image{Name: ref, Target: img.Target(), Labels: labels}, "target", "labels."+LabelRepoDigest); err != nil {
 			return "", fmt.Errorf("pull %s: name it: %w", ref, err)
 		}
 		if err := is.Delete(ctx, full); err != nil && !cerrdefs.IsNotFound(err) {
