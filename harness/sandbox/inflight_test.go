@@ -32,5 +32,14 @@ func TestInFlightWaitsForCreates(t *testing.T) {
 	defer stuck()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	f.wait(ctx) // an ended context stops the wait
+	stopped := make(chan struct{})
+	go func() {
+		f.wait(ctx)
+		close(stopped)
+	}()
+	select {
+	case <-stopped: // an ended context stops the wait
+	case <-time.After(5 * time.Second):
+		t.Fatal("wait went on after its context ended")
+	}
 }
